@@ -13,5 +13,7 @@ function newestMtime(dir) {
 }
 
 const built = ['dist/server.js', 'dist/client.js'];
-const stale = built.some((f) => !existsSync(f)) || newestMtime('src') > Math.min(...built.map((f) => statSync(f).mtimeMs));
+const stale =
+  built.some((f) => !existsSync(f)) ||
+  newestMtime('src') > Math.min(...built.map((f) => statSync(f).mtimeMs));
 if (stale) execSync('npx tsup', { stdio: 'inherit' });

@@ -1,0 +1,188 @@
+// Requests and replies of docs/PROTOCOL.md as values, and their encoding to lines. Pure.
+import type { ErrorCode } from '../errors.js';
+import { type ChecksumAlgorithm, DEFAULT_CHECKSUM, isChecksumAlgorithm } from './checksum.js';
+import { encodeField, encodeToken, splitOptions, tokenize } from './tokens.js';
+
+export const PROTOCOL = 'filehive/1';
+/** PROTOCOL.md#limits: a request line, newline included. */
+export const MAX_LINE_BYTES = 16_384;
+/** PROTOCOL.md#limits: byte counts fit a double exactly. */
+export const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+
+export type Request =
+  | { verb: 'UPLOAD'; path: string; size: number; checksum: ChecksumAlgorithm }
+  | { verb: 'DOWNLOAD'; path: string; checksum: ChecksumAlgorithm }
+  | { verb: 'DELETE' | 'MKDIR' | 'RMDIR' | 'CHDIR'; path: string }
+  | { verb: 'DIR'; path: string }
+  | { verb: 'MOVE'; from: string; to: string }
+  | { verb: 'PWD' | 'NOOP' | 'QUIT' }
+  | { verb: 'CHECKSUM'; algorithm: ChecksumAlgorithm; hex: string };
+
+export type Verb = Request['verb'];
+
+/** Arguments each verb takes: required positionals, optional positionals, known options. */
+const GRAMMAR: Record<Verb, { required: number; optional: number; options: readonly string[] }> = {
+  UPLOAD: { required: 2, optional: 0, options: ['checksum'] },
+  DOWNLOAD: { required: 1, optional: 0, options: ['checksum'] },
+  DELETE: { required: 1, optional: 0, options: [] },
+  MKDIR: { required: 1, optional: 0, options: [] },
+  RMDIR: { required: 1, optional: 0, options: [] },
+  CHDIR: { required: 1, optional: 0, options: [] },
+  DIR: { required: 0, optional: 1, options: [] },
+  MOVE: { required: 2, optional: 0, options: [] },
+  PWD: { required: 0, optional: 0, options: [] },
+  NOOP: { required: 0, optional: 0, options: [] },
+  QUIT: { required: 0, optional: 0, options: [] },
+  CHECKSUM: { required: 1, optional: 0, options: [] },
+};
+
+export const VERBS = Object.keys(GRAMMAR) as Verb[];
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+
+const fail = (code: ErrorCode, message: string): { ok: false; code: ErrorCode; message: string } => ({
+  ok: false,
+  code,
+  message,
+});
+
+/** PROTOCOL.md#limits: decimal digits only, no sign, at most 2^53 - 1. */
+export function parseSize(text: string): number | null {
+  if (!/^[0-9]{1,16}$/.test(text)) return null;
+  const n = Number(text);
+  return n <= MAX_SIZE ? n : null;
+}
+
+function parseAlgorithm(options: Map<string, string>): ChecksumAlgorithm | null {
+  const value = options.get('checksum') ?? DEFAULT_CHECKSUM;
+  return isChecksumAlgorithm(value) ? value : null;
+}
+
+/** Parses one request line (without newline). Never throws; bad input gives BAD_REQUEST. */
+export function parseRequest(line: Uint8Array): ParseResult<Request> {
+  const tokenized = tokenize(line);
+  if (!tokenized.ok) return fail('BAD_REQUEST', tokenized.reason);
+  const [first, ...rest] = tokenized.tokens;
+  if (first === undefined) return fail('BAD_REQUEST', 'empty line');
+  if (first.key !== undefined) return fail('BAD_REQUEST', 'a request starts with a command');
+  const verb = first.value.toUpperCase() as Verb;
+  const grammar = GRAMMAR[verb];
+  if (!Object.hasOwn(GRAMMAR, verb) || grammar === undefined) return fail('BAD_REQUEST', 'unknown command');
+  const { positional: args, options } = splitOptions(rest);
+  if (args.length < grammar.required || args.length > grammar.required + grammar.optional) {
+    return fail('BAD_REQUEST', `wrong number of arguments for ${verb}`);
+  }
+  for (const key of options.keys()) {
+    if (!grammar.options.includes(key)) return fail('BAD_REQUEST', `unknown option ${key} for ${verb}`);
+  }
+  const a0 = args[0] as string;
+  const a1 = args[1] as string;
+  switch (verb) {
+    case 'UPLOAD': {
+      const size = parseSize(a1);
+      if (size === null) return fail('BAD_REQUEST', 'size must be a decimal byte count');
+      const checksum = parseAlgorithm(options);
+      if (checksum === null) return fail('BAD_REQUEST', 'unsupported checksum algorithm');
+      return { ok: true, value: { verb, path: a0, size, checksum } };
+    }
+    case 'DOWNLOAD': {
+      const checksum = parseAlgorithm(options);
+      if (checksum === null) return fail('BAD_REQUEST', 'unsupported checksum algorithm');
+      return { ok: true, value: { verb, path: a0, checksum } };
+    }
+    case 'DELETE':
+    case 'MKDIR':
+    case 'RMDIR':
+    case 'CHDIR':
+      return { ok: true, value: { verb, path: a0 } };
+    case 'DIR':
+      return { ok: true, value: { verb, path: args[0] ?? '.' } };
+    case 'MOVE':
+      return { ok: true, value: { verb, from: a0, to: a1 } };
+    case 'CHECKSUM': {
+      const colon = a0.indexOf(':');
+      const algorithm = a0.slice(0, colon);
+      const hex = a0.slice(colon + 1);
+      if (colon < 0 || !isChecksumAlgorithm(algorithm) || !/^[0-9a-f]{1,128}$/.test(hex)) {
+        return fail('BAD_REQUEST', 'CHECKSUM takes ALGO:HEX');
+      }
+      return { ok: true, value: { verb, algorithm, hex } };
+    }
+    default:
+      return { ok: true, value: { verb } as Request };
+  }
+}
+
+/** Encodes a request as one line, newline included. */
+export function encodeRequest(request: Request): string {
+  const parts: string[] = [request.verb];
+  switch (request.verb) {
+    case 'UPLOAD':
+      parts.push(encodeToken(request.path), String(request.size), encodeField('checksum', request.checksum));
+      break;
+    case 'DOWNLOAD':
+      parts.push(encodeToken(request.path), encodeField('checksum', request.checksum));
+      break;
+    case 'DELETE':
+    case 'MKDIR':
+    case 'RMDIR':
+    case 'CHDIR':
+    case 'DIR':
+      parts.push(encodeToken(request.path));
+      break;
+    case 'MOVE':
+      parts.push(encodeToken(request.from), encodeToken(request.to));
+      break;
+    case 'CHECKSUM':
+      parts.push(`${request.algorithm}:${request.hex}`);
+      break;
+    default:
+      break;
+  }
+  return `${parts.join(' ')}\n`;
+}
+
+export type ReplyStatus = 'HELLO' | 'OK' | 'ERR' | 'GO' | 'DATA' | 'ENTRY';
+export type Fields = Readonly<Record<string, string | number>>;
+
+/** A reply line as values. `code` is set for ERR only. */
+export interface Reply {
+  readonly status: ReplyStatus;
+  readonly code?: string;
+  readonly fields: ReadonlyMap<string, string>;
+}
+
+const STATUSES = new Set<string>(['HELLO', 'OK', 'ERR', 'GO', 'DATA', 'ENTRY']);
+
+/** Encodes a reply line with its fields, newline included. */
+export function encodeReply(status: Exclude<ReplyStatus, 'ERR'>, fields: Fields = {}): string {
+  const parts: string[] = [status];
+  for (const [key, value] of Object.entries(fields)) parts.push(encodeField(key, value));
+  return `${parts.join(' ')}\n`;
+}
+
+/** Encodes `ERR CODE key=value... msg=...`, newline included. */
+export function encodeError(code: ErrorCode, message: string, fields: Fields = {}): string {
+  const parts: string[] = ['ERR', code];
+  for (const [key, value] of Object.entries(fields)) parts.push(encodeField(key, value));
+  parts.push(encodeField('msg', message));
+  return `${parts.join(' ')}\n`;
+}
+
+/** Parses a reply line (client side). Unknown statuses or malformed lines give an error. */
+export function parseReply(line: Uint8Array): ParseResult<Reply> {
+  const tokenized = tokenize(line);
+  if (!tokenized.ok) return fail('BAD_REQUEST', `malformed reply: ${tokenized.reason}`);
+  const [first, ...rest] = tokenized.tokens;
+  if (first === undefined || first.key !== undefined || !STATUSES.has(first.value)) {
+    return fail('BAD_REQUEST', 'malformed reply: unknown status');
+  }
+  const status = first.value as ReplyStatus;
+  const { positional, options } = splitOptions(rest);
+  if (status === 'ERR') {
+    const code = positional[0];
+    if (code === undefined) return fail('BAD_REQUEST', 'malformed reply: ERR without a code');
+    return { ok: true, value: { status, code, fields: options } };
+  }
+  return { ok: true, value: { status, fields: options } };
+}
