@@ -1,6 +1,6 @@
 // Requests and replies of docs/PROTOCOL.md as values, and their encoding to lines. Pure.
 import type { ErrorCode } from '../errors.js';
-import { type ChecksumAlgorithm, DEFAULT_CHECKSUM, isChecksumAlgorithm } from './checksum.js';
+import { type ChecksumAlgorithm, DEFAULT_CHECKSUM, isChecksumAlgorithm, parseChecksum } from './checksum.js';
 import { encodeField, encodeToken, splitOptions, tokenize } from './tokens.js';
 
 export const PROTOCOL = 'filehive/1';
@@ -38,6 +38,8 @@ const GRAMMAR: Record<Verb, { required: number; optional: number; options: reado
 
 export const VERBS = Object.keys(GRAMMAR) as Verb[];
 
+const VERB_WORD = /^[A-Za-z]+$/;
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 
 const fail = (code: ErrorCode, message: string): { ok: false; code: ErrorCode; message: string } => ({
@@ -65,6 +67,8 @@ export function parseRequest(line: Uint8Array): ParseResult<Request> {
   const [first, ...rest] = tokenized.tokens;
   if (first === undefined) return fail('BAD_REQUEST', 'empty line');
   if (first.key !== undefined) return fail('BAD_REQUEST', 'a request starts with a command');
+  // Only ASCII letters fold: toUpperCase() alone would map e.g. 'dır' (dotless i) to DIR.
+  if (!VERB_WORD.test(first.value)) return fail('BAD_REQUEST', 'unknown command');
   const verb = first.value.toUpperCase() as Verb;
   const grammar = GRAMMAR[verb];
   if (!Object.hasOwn(GRAMMAR, verb) || grammar === undefined) return fail('BAD_REQUEST', 'unknown command');
@@ -100,13 +104,9 @@ export function parseRequest(line: Uint8Array): ParseResult<Request> {
     case 'MOVE':
       return { ok: true, value: { verb, from: a0, to: a1 } };
     case 'CHECKSUM': {
-      const colon = a0.indexOf(':');
-      const algorithm = a0.slice(0, colon);
-      const hex = a0.slice(colon + 1);
-      if (colon < 0 || !isChecksumAlgorithm(algorithm) || !/^[0-9a-f]{1,128}$/.test(hex)) {
-        return fail('BAD_REQUEST', 'CHECKSUM takes ALGO:HEX');
-      }
-      return { ok: true, value: { verb, algorithm, hex } };
+      const checksum = parseChecksum(a0);
+      if (checksum === null) return fail('BAD_REQUEST', 'CHECKSUM takes ALGO:HEX');
+      return { ok: true, value: { verb, ...checksum } };
     }
     default:
       return { ok: true, value: { verb } as Request };

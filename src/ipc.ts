@@ -1,0 +1,24 @@
+// Messages between the primary and its workers: a typed union with namespaced types (prom-client owns
+// the `prom-client:` namespace on the same channel).
+
+export type PrimaryToWorker = { type: 'filehive:shutdown'; graceMs: number };
+
+export type WorkerToPrimary =
+  | { type: 'filehive:ready'; slot: number }
+  | { type: 'filehive:fatal'; slot: number; message: string };
+
+export function isWorkerMessage(value: unknown): value is WorkerToPrimary {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    String((value as { type?: unknown }).type).startsWith('filehive:')
+  );
+}
+
+export function isPrimaryMessage(value: unknown): value is PrimaryToWorker {
+  return isWorkerMessage(value);
+}
+
+/** How the primary hands the parsed config and the slot to a worker. */
+export const WORKER_CONFIG_ENV = 'FILEHIVE_WORKER_CONFIG';
+export const WORKER_SLOT_ENV = 'FILEHIVE_WORKER_SLOT';

@@ -1,0 +1,64 @@
+// The primary: validates the setup, forks the workers, prints the ready line, and runs the shutdown.
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from '../config/server-config.js';
+import { LockManager } from '../locks/lock-manager.js';
+import { createLogger } from '../log/logger.js';
+import { Jail } from '../storage/jail.js';
+import { VERSION } from '../version.js';
+import { Supervisor } from './supervisor.js';
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startPrimary(input: ServerConfig): Promise<void> {
+  const log = createLogger({ level: input.logLevel, format: input.logFormat, proc: 'primary' });
+  let config = input;
+  try {
+    const jail = await Jail.open(input.root);
+    config = Object.freeze({ ...input, root: jail.root });
+    await LockManager.open({ dir: config.lockDir, staleMs: config.lockStaleMs, waitMs: config.lockWaitMs });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`filehive-server: cannot use root ${input.root}: ${e.code ?? e.message}\n`);
+    process.exit(1);
+  }
+  log.info({ config }, 'starting');
+
+  const supervisor = new Supervisor(config, log);
+  let announced = false;
+  let port = config.port;
+  supervisor.on('listening', (address: AddressInfo) => {
+    port = address.port;
+  });
+  supervisor.on('ready', () => {
+    if (announced || supervisor.readyCount < supervisor.expectedCount) return;
+    announced = true;
+    const line = `filehive ${VERSION} listening on ${formatHost(config.host)}:${port} (${config.workers} workers, root ${config.root})`;
+    process.stdout.write(`${line}\n`);
+    log.info({ host: config.host, port, workers: config.workers, root: config.root }, 'ready');
+  });
+  supervisor.on('fatal', (message: string) => {
+    process.stderr.write(`filehive-server: ${message}\n`);
+    supervisor.killAll();
+    process.exit(1);
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal, stopping now');
+      supervisor.killAll();
+      process.exit(1);
+    }
+    log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    void supervisor.stop(config.shutdownGraceMs).then(() => {
+      log.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  supervisor.start();
+}

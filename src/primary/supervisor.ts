@@ -1,0 +1,115 @@
+// Forks one worker per slot, replaces a worker that dies (with back-off), and stops them all on shutdown.
+import cluster, { type Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import type { ServerConfig } from '../config/server-config.js';
+import { isWorkerMessage, type PrimaryToWorker, WORKER_CONFIG_ENV, WORKER_SLOT_ENV } from '../ipc.js';
+import type { Logger } from '../log/logger.js';
+import { nextBackoff } from './backoff.js';
+
+interface Slot {
+  worker: Worker | null;
+  startedAt: number;
+  backoffMs: number;
+  ready: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+/** Events: 'ready' (slot), 'listening' (address), 'fatal' (message), 'exit' (slot, code, signal). */
+export class Supervisor extends EventEmitter {
+  private readonly slots: Slot[];
+  private stopping = false;
+  restarts = 0;
+
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.slots = Array.from({ length: config.workers }, () => ({
+      worker: null,
+      startedAt: 0,
+      backoffMs: 0,
+      ready: false,
+      timer: null,
+    }));
+  }
+
+  get readyCount(): number {
+    return this.slots.filter((slot) => slot.ready).length;
+  }
+
+  get expectedCount(): number {
+    return this.slots.length;
+  }
+
+  start(): void {
+    cluster.on('listening', (_worker, address) => this.emit('listening', address));
+    for (let i = 0; i < this.slots.length; i++) this.fork(i);
+  }
+
+  private fork(index: number): void {
+    const slot = this.slots[index] as Slot;
+    slot.timer = null;
+    const worker = cluster.fork({
+      [WORKER_SLOT_ENV]: String(index),
+      [WORKER_CONFIG_ENV]: JSON.stringify(this.config),
+    });
+    slot.worker = worker;
+    slot.startedAt = Date.now();
+    slot.ready = false;
+    worker.on('message', (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      if (message.type === 'filehive:ready') {
+        slot.ready = true;
+        this.emit('ready', index);
+      } else if (message.type === 'filehive:fatal') {
+        this.emit('fatal', message.message);
+      }
+    });
+    worker.on('exit', (code, signal) => this.onExit(index, worker, code, signal));
+  }
+
+  private onExit(index: number, worker: Worker, code: number | null, signal: string | null): void {
+    const slot = this.slots[index] as Slot;
+    if (slot.worker !== worker) return;
+    slot.worker = null;
+    slot.ready = false;
+    this.emit('exit', index, code, signal);
+    if (this.stopping) return;
+    const uptime = Date.now() - slot.startedAt;
+    slot.backoffMs = nextBackoff(slot.backoffMs, uptime);
+    this.restarts++;
+    this.log.warn(
+      { worker: index, pid: worker.process.pid, code, signal, uptimeMs: uptime, respawnInMs: slot.backoffMs },
+      `worker ${index} died (${signal ? `signal ${signal}` : `exit code ${code}`}), replacing it`,
+    );
+    slot.timer = setTimeout(() => this.fork(index), slot.backoffMs);
+  }
+
+  /** Asks every worker to finish within `graceMs`, kills stragglers a little later; resolves when all exited. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    const exits: Promise<unknown>[] = [];
+    for (const slot of this.slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      const worker = slot.worker;
+      if (!worker || worker.isDead()) continue;
+      exits.push(new Promise((resolve) => worker.once('exit', resolve)));
+      const message: PrimaryToWorker = { type: 'filehive:shutdown', graceMs };
+      if (worker.isConnected()) worker.send(message);
+      const kill = setTimeout(() => {
+        this.log.warn({ worker: worker.id }, 'worker did not stop in time, killing it');
+        worker.process.kill('SIGKILL');
+      }, graceMs + 5_000);
+      kill.unref();
+      worker.once('exit', () => clearTimeout(kill));
+    }
+    await Promise.all(exits);
+  }
+
+  /** Immediate stop (a second Ctrl-C). */
+  killAll(): void {
+    this.stopping = true;
+    for (const slot of this.slots) slot.worker?.process.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,70 @@
+// The jail: maps virtual paths to real paths and proves, after following symbolic links, that they
+// stay inside the storage root. Every file operation goes through it.
+import type { Stats } from 'node:fs';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { FilehiveError, fromErrno } from '../errors.js';
+import { virtualBase, virtualParent } from './virtual-path.js';
+
+/** A name to act on itself (UPLOAD, DELETE, MOVE): its real folder, proven inside the root, and the name. */
+export interface NameTarget {
+  readonly virtual: string;
+  readonly dir: string;
+  readonly name: string;
+  readonly path: string;
+  /** Path relative to the root, the key for locks: the same file gets the same key from any session. */
+  readonly key: string;
+}
+
+export class Jail {
+  private constructor(readonly root: string) {}
+
+  /** Creates the root if missing and pins its real path. */
+  static async open(root: string): Promise<Jail> {
+    await mkdir(resolve(root), { recursive: true });
+    return new Jail(await realpath(resolve(root)));
+  }
+
+  contains(realPath: string): boolean {
+    return (
+      realPath === this.root || realPath.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep)
+    );
+  }
+
+  keyOf(realPath: string): string {
+    return relative(this.root, realPath).split(sep).join('/');
+  }
+
+  /**
+   * Follows links to the real file or folder behind `virtual`. Missing: NOT_FOUND; outside the root
+   * (a link leading out): BAD_PATH.
+   */
+  async resolveExisting(virtual: string): Promise<{ path: string; stats: Stats; key: string }> {
+    let real: string;
+    try {
+      real = await realpath(join(this.root, virtual));
+    } catch (err) {
+      throw fromErrno(err, 'no such file or folder');
+    }
+    if (!this.contains(real)) throw new FilehiveError('BAD_PATH', 'path leads outside the share');
+    try {
+      return { path: real, stats: await stat(real), key: this.keyOf(real) };
+    } catch (err) {
+      throw fromErrno(err, 'no such file or folder');
+    }
+  }
+
+  /** Resolves the folder that holds `virtual` (following links) and keeps the last name as it is. */
+  async resolveName(virtual: string): Promise<NameTarget> {
+    if (virtual === '/') throw new FilehiveError('BAD_PATH', 'not allowed on the root of the share');
+    const parent = await this.resolveExisting(virtualParent(virtual)).catch((err: unknown) => {
+      throw err instanceof FilehiveError && err.code === 'NOT_FOUND'
+        ? new FilehiveError('NOT_FOUND', 'the folder does not exist')
+        : err;
+    });
+    if (!parent.stats.isDirectory()) throw new FilehiveError('NOT_A_DIRECTORY', 'the parent is not a folder');
+    const name = virtualBase(virtual);
+    const path = join(parent.path, name);
+    return { virtual, dir: parent.path, name, path, key: this.keyOf(path) };
+  }
+}

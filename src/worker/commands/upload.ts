@@ -1,0 +1,125 @@
+import type { FileHandle } from 'node:fs/promises';
+import { lstat, rename } from 'node:fs/promises';
+import { FilehiveError, fromErrno } from '../../errors.js';
+import type { ChecksumAlgorithm } from '../../protocol/checksum.js';
+import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
+import { encodeReply, MAX_LINE_BYTES, parseRequest } from '../../protocol/messages.js';
+import { createTempFile, fsyncDir, removeQuietly } from '../../storage/temp-files.js';
+import { resolveVirtualPath } from '../../storage/virtual-path.js';
+import { ConnectionLost } from '../connection-lost.js';
+import type { Session } from '../session.js';
+
+/** Bytes handed to one writev: whatever arrived while the previous write ran, up to this much. */
+const MAX_WRITE = 8 << 20;
+
+interface UploadRequest {
+  path: string;
+  size: number;
+  checksum: ChecksumAlgorithm;
+}
+
+/** Writes all of `chunks` at the file's current end, looping over short writes. */
+async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
+  const pending = chunks;
+  while (pending.length > 0) {
+    const { bytesWritten } = await file.writev(pending);
+    let skip = bytesWritten;
+    while (pending.length > 0 && skip >= (pending[0] as Buffer).length)
+      skip -= (pending.shift() as Buffer).length;
+    if (skip > 0 && pending.length > 0) pending[0] = (pending[0] as Buffer).subarray(skip);
+  }
+}
+
+/** Reads exactly `size` body bytes into the file, hashing as they come. */
+async function receiveBody(session: Session, file: FileHandle, request: UploadRequest, signal: AbortSignal) {
+  const hash = createChecksum(request.checksum);
+  let remaining = request.size;
+  while (remaining > 0) {
+    const chunks = await session.input.chunks(Math.min(remaining, MAX_WRITE));
+    if (chunks.length === 0) throw new ConnectionLost('connection closed during upload');
+    signal.throwIfAborted();
+    for (const chunk of chunks) {
+      hash.update(chunk);
+      remaining -= chunk.length;
+    }
+    try {
+      await writeAll(file, chunks);
+    } catch (err) {
+      throw fromErrno(err);
+    }
+  }
+  return hash.digest();
+}
+
+/** Reads the CHECKSUM line that must follow the body (PROTOCOL.md#upload). */
+async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm): Promise<string> {
+  const line = await session.input.line(MAX_LINE_BYTES);
+  if (line === null) throw new ConnectionLost('connection closed before CHECKSUM');
+  if (line === 'too-long') {
+    session.desynced = true;
+    throw new FilehiveError('BAD_REQUEST', 'line too long');
+  }
+  const parsed = parseRequest(line);
+  if (!parsed.ok || parsed.value.verb !== 'CHECKSUM' || parsed.value.algorithm !== algorithm) {
+    throw new FilehiveError(
+      'BAD_REQUEST',
+      `expected CHECKSUM ${algorithm}:HEX after the bytes; upload discarded`,
+    );
+  }
+  return parsed.value.hex;
+}
+
+/**
+ * UPLOAD: go/no-go before any byte, body into a temp file beside the target, rename over the target
+ * only when both checksums agree. Whatever happens, the temp file never outlives the command.
+ */
+export async function upload(session: Session, request: UploadRequest): Promise<void> {
+  const { jail, locks, config } = session.ctx;
+  const target = await jail.resolveName(resolveVirtualPath(session.cwd, request.path));
+  const existing = await lstat(target.path).catch(() => null);
+  if (existing?.isDirectory()) throw new FilehiveError('IS_A_DIRECTORY', 'a folder has this name');
+  const lock = await locks.acquire([target.key], 'upload');
+  let tempPath: string | null = null;
+  let file: FileHandle | null = null;
+  let bodyDone = false;
+  try {
+    ({ path: tempPath, file } = await createTempFile(target.dir).catch((err: unknown) => {
+      throw fromErrno(err);
+    }));
+    session.send(encodeReply('GO', { size: request.size }));
+    let serverHex: string;
+    try {
+      serverHex = await receiveBody(session, file, request, lock.signal);
+    } catch (err) {
+      // Body bytes may still be on the way: this session can only be closed after the reply.
+      session.desynced = true;
+      throw err;
+    }
+    bodyDone = true;
+    if (config.fsync) await file.sync();
+    await file.close();
+    file = null;
+    const clientHex = await readClientChecksum(session, request.checksum);
+    if (clientHex !== serverHex) {
+      throw new FilehiveError('CHECKSUM_MISMATCH', 'checksum mismatch, the upload was discarded');
+    }
+    lock.signal.throwIfAborted();
+    await rename(tempPath, target.path).catch((err: unknown) => {
+      throw fromErrno(err);
+    });
+    tempPath = null;
+    if (config.fsync) await fsyncDir(target.dir);
+    session.send(
+      encodeReply('OK', {
+        size: request.size,
+        checksum: formatChecksum(request.checksum, serverHex),
+        msg: `stored ${target.virtual}`,
+      }),
+    );
+  } finally {
+    if (!bodyDone && lock.signal.aborted) session.log.warn({ path: target.virtual }, 'upload lock lost');
+    await file?.close().catch(() => undefined);
+    if (tempPath !== null) await removeQuietly(tempPath);
+    await lock.release();
+  }
+}

@@ -1,0 +1,13 @@
+import type { ServerConfig } from '../config/server-config.js';
+import type { LockManager } from '../locks/lock-manager.js';
+import type { Logger } from '../log/logger.js';
+import type { Jail } from '../storage/jail.js';
+
+/** What every session of a worker shares. */
+export interface WorkerContext {
+  readonly config: ServerConfig;
+  readonly jail: Jail;
+  readonly locks: LockManager;
+  readonly log: Logger;
+  readonly version: string;
+}

@@ -1,0 +1,31 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { WorkerContext } from './context.js';
+import { Session } from './session.js';
+
+/** Socket buffers of 1 MiB: with Node 20's 16 KiB default, loopback transfers run at half speed. */
+const SOCKET_HIGH_WATER = 1 << 20;
+
+export interface FileServer {
+  readonly server: Server;
+  readonly sessions: Map<Session, Promise<void>>;
+}
+
+/** Creates (does not start) the TCP server whose every connection runs one Session. */
+export function createFileServer(ctx: WorkerContext): FileServer {
+  const sessions = new Map<Session, Promise<void>>();
+  let nextId = 1;
+  const options = { noDelay: true, highWaterMark: SOCKET_HIGH_WATER } as { noDelay: boolean };
+  const server = createServer(options, (socket: Socket) => {
+    socket.setNoDelay(true);
+    const session = new Session(socket, ctx, nextId++);
+    const running = session
+      .run()
+      .catch((err: unknown) => {
+        session.log.error({ err }, 'session failed');
+        socket.destroy();
+      })
+      .finally(() => sessions.delete(session));
+    sessions.set(session, running);
+  });
+  return { server, sessions };
+}

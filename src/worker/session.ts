@@ -1,0 +1,140 @@
+// One connection = one session: greets, reads request lines in order, dispatches each to its command
+// handler, and turns every outcome into exactly one final reply. Errors become replies here, once.
+import type { Socket } from 'node:net';
+import { type ERROR_CODES, FilehiveError, fromErrno } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { CHECKSUM_ALGORITHMS } from '../protocol/checksum.js';
+import {
+  encodeError,
+  encodeReply,
+  MAX_LINE_BYTES,
+  PROTOCOL,
+  parseRequest,
+  type Request,
+} from '../protocol/messages.js';
+import { COMMANDS } from './commands/index.js';
+import { ConnectionLost } from './connection-lost.js';
+import type { WorkerContext } from './context.js';
+import { SocketInput } from './socket-input.js';
+
+const LINGER_MS = 5_000;
+
+export class Session {
+  readonly input: SocketInput;
+  readonly log: Logger;
+  cwd = '/';
+  /** Set by a handler that failed with request bytes still unread: the session cannot go on. */
+  desynced = false;
+  private busy = false;
+  private closing = false;
+  readonly closed: Promise<void>;
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: WorkerContext,
+    readonly id: number,
+  ) {
+    this.input = new SocketInput(socket);
+    this.log = ctx.log.child({ session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.log.debug({ code: err.code }, 'socket error'));
+  }
+
+  /** Writes one reply in one write (PROTOCOL.md: small replies must not wait on Nagle). */
+  send(text: string): void {
+    if (!this.socket.destroyed) this.socket.write(text);
+  }
+
+  async run(): Promise<void> {
+    this.log.debug('connected');
+    this.send(
+      encodeReply('HELLO', {
+        proto: PROTOCOL,
+        server: `filehive ${this.ctx.version}`,
+        checksums: CHECKSUM_ALGORITHMS.join(','),
+        'max-line': MAX_LINE_BYTES,
+      }),
+    );
+    try {
+      while (!this.closing) {
+        const line = await this.input.line(MAX_LINE_BYTES);
+        if (line === null) break;
+        if (line === 'too-long') {
+          this.log.info({ code: 'BAD_REQUEST' }, 'request line too long, closing');
+          this.send(encodeError('BAD_REQUEST', 'line too long'));
+          this.linger();
+          break;
+        }
+        const parsed = parseRequest(line);
+        if (!parsed.ok) {
+          this.log.info({ code: parsed.code, reason: parsed.message }, 'bad request');
+          this.send(encodeError(parsed.code, parsed.message));
+          continue;
+        }
+        if (parsed.value.verb === 'QUIT') {
+          this.send(encodeReply('OK', { msg: 'bye' }));
+          this.socket.end();
+          break;
+        }
+        await this.dispatch(parsed.value);
+        if (this.desynced) {
+          this.linger();
+          break;
+        }
+      }
+    } finally {
+      if (!this.desynced && !this.socket.destroyed) this.socket.end();
+      this.log.debug('disconnected');
+    }
+  }
+
+  private async dispatch(request: Request): Promise<void> {
+    const started = performance.now();
+    this.busy = true;
+    let code = 'OK';
+    try {
+      await COMMANDS[request.verb](this, request as never);
+    } catch (err) {
+      if (err instanceof ConnectionLost || this.socket.destroyed) {
+        code = 'DISCONNECTED';
+        this.closing = true;
+        return;
+      }
+      const failure = fromErrno(err);
+      code = failure.code;
+      if (failure.code === 'INTERNAL') this.log.error({ err, verb: request.verb }, 'command failed');
+      else this.log.info({ verb: request.verb, code, reason: failure.message }, 'command refused');
+      this.send(encodeError(failure.code, failure.message, failure.fields));
+    } finally {
+      this.busy = false;
+      this.log.debug({ verb: request.verb, code, ms: Math.round(performance.now() - started) }, 'command');
+    }
+  }
+
+  /** Ends our side after an abort, drops whatever the peer still sends, and gives up after a while. */
+  private linger(): void {
+    this.closing = true;
+    this.input.discardAll();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+  }
+
+  /** Shutdown: an idle session closes now, a busy one after its command. */
+  shutdown(): void {
+    this.closing = true;
+    if (!this.busy) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1_000).unref();
+    }
+  }
+
+  /** The grace period is over: abort whatever still runs. */
+  abort(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A refusal with its default message, for handlers. */
+export function refuse(code: keyof typeof ERROR_CODES, message?: string): FilehiveError {
+  return new FilehiveError(code, message);
+}

@@ -1,0 +1,69 @@
+// A worker process: serves the file protocol on the port the primary shares with it.
+import type { ServerConfig } from '../config/server-config.js';
+import { isPrimaryMessage, WORKER_CONFIG_ENV, WORKER_SLOT_ENV, type WorkerToPrimary } from '../ipc.js';
+import { LockManager } from '../locks/lock-manager.js';
+import { createLogger } from '../log/logger.js';
+import { Jail } from '../storage/jail.js';
+import { VERSION } from '../version.js';
+import type { WorkerContext } from './context.js';
+import { createFileServer } from './file-server.js';
+
+function send(message: WorkerToPrimary): void {
+  process.send?.(message);
+}
+
+export async function startWorker(): Promise<void> {
+  const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as ServerConfig;
+  const slot = Number(process.env[WORKER_SLOT_ENV] ?? 0);
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, proc: `worker ${slot}` });
+  const jail = await Jail.open(config.root);
+  const locks = await LockManager.open({
+    dir: config.lockDir,
+    staleMs: config.lockStaleMs,
+    waitMs: config.lockWaitMs,
+    onCompromised: (key, err) =>
+      log.error({ key, reason: err.message }, 'lock compromised, aborting its operation'),
+  });
+  const ctx: WorkerContext = { config, jail, locks, log, version: VERSION };
+  const { server, sessions } = createFileServer(ctx);
+
+  let stopping = false;
+  const shutdown = (graceMs: number): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ sessions: sessions.size, graceMs }, 'shutting down');
+    server.close();
+    for (const session of sessions.keys()) session.shutdown();
+    const deadline = setTimeout(() => {
+      if (sessions.size > 0) log.warn({ sessions: sessions.size }, 'grace period over, aborting sessions');
+      for (const session of sessions.keys()) session.abort();
+    }, graceMs);
+    deadline.unref();
+    void (async () => {
+      while (sessions.size > 0) await Promise.allSettled([...sessions.values()]);
+      clearTimeout(deadline);
+      process.exit(0);
+    })();
+  };
+
+  process.on('message', (message) => {
+    if (isPrimaryMessage(message) && message.type === 'filehive:shutdown') shutdown(message.graceMs);
+  });
+  // A terminal's Ctrl-C reaches the whole process group: treat it as the primary's shutdown.
+  process.on('SIGINT', () => shutdown(config.shutdownGraceMs));
+  process.on('SIGTERM', () => shutdown(config.shutdownGraceMs));
+
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const reason = err.code === 'EADDRINUSE' ? 'address already in use' : (err.code ?? err.message);
+    send({
+      type: 'filehive:fatal',
+      slot,
+      message: `cannot listen on ${config.host}:${config.port}: ${reason}`,
+    });
+    setTimeout(() => process.exit(1), 100);
+  });
+  server.listen({ host: config.host, port: config.port }, () => {
+    log.debug('listening');
+    send({ type: 'filehive:ready', slot });
+  });
+}
