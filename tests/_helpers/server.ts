@@ -1,0 +1,72 @@
+// Starts the real built server (dist/server.js) as a child process on port 0 with a temporary root.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const SERVER_JS = resolve('dist/server.js');
+export const CLIENT_JS = resolve('dist/client.js');
+
+export interface RunningServer {
+  readonly host: string;
+  readonly port: number;
+  readonly root: string;
+  readonly proc: ChildProcess;
+  /** Everything the server printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM, then waits for exit; returns the exit code. Removes the root unless keepRoot. */
+  stop(options?: { keepRoot?: boolean; signal?: NodeJS.Signals }): Promise<number | null>;
+}
+
+export interface StartOptions {
+  workers?: number;
+  args?: string[];
+  root?: string;
+  env?: Record<string, string>;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const root = options.root ?? (await mkdtemp(join(tmpdir(), 'filehive-test-')));
+  const proc = spawn(
+    process.execPath,
+    [SERVER_JS, '--port', '0', '--root', root, '--workers', String(options.workers ?? 2), ...(options.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
+  );
+  let output = '';
+  proc.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const check = () => {
+      const m = /listening on [^\s]+:(\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolvePort(Number(m[1]));
+      }
+    };
+    proc.stdout?.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+  const exited = once(proc, 'exit');
+  return {
+    host: '127.0.0.1',
+    port,
+    root,
+    proc,
+    output: () => output,
+    async stop(stopOptions = {}) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(stopOptions.signal ?? 'SIGTERM');
+      const [code] = (await exited) as [number | null];
+      if (!stopOptions.keepRoot && !options.root) await rm(root, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
