@@ -1,0 +1,152 @@
+// The client library: one FilehiveClient per session, one method per command.
+import { basename } from 'node:path';
+import {
+  type ChecksumAlgorithm,
+  DEFAULT_CHECKSUM,
+  encodeRequest,
+  type Reply,
+  type Request,
+} from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import { type DownloadResult, runDownload } from './download.js';
+import type { FilehiveClientError } from './errors.js';
+import { type ConnectOptions, openSession, type ServerInfo } from './greeting.js';
+import { createDeferred, createFinalReader, type DirEntry, parseEntry } from './replies.js';
+import { type ProgressListener, runUpload, type UploadResult } from './upload.js';
+
+export interface UploadOptions {
+  /** Name (or path) on the server, relative to the current folder; the local basename by default. */
+  remoteName?: string;
+  checksum?: ChecksumAlgorithm;
+  onProgress?: ProgressListener;
+}
+
+export interface DownloadOptions {
+  /** Local folder to save into; the process's working folder by default. */
+  dir?: string;
+  checksum?: ChecksumAlgorithm;
+  onProgress?: ProgressListener;
+}
+
+/** How long close() waits for the server's answer to QUIT before dropping the connection. */
+const QUIT_TIMEOUT_MS = 2_000;
+
+/** A session with a filehive server. Methods reject with FilehiveClientError. */
+export class FilehiveClient {
+  private currentFolder = '/';
+
+  private constructor(
+    private readonly connection: Connection,
+    readonly host: string,
+    readonly port: number,
+    readonly server: ServerInfo,
+  ) {}
+
+  /** Connects, reads the greeting and checks the protocol version. */
+  static async connect(options: ConnectOptions): Promise<FilehiveClient> {
+    const { connection, server } = await openSession(options);
+    return new FilehiveClient(connection, options.host, options.port, server);
+  }
+
+  /** The session's current folder as last reported by the server (sessions start at `/`). */
+  get cwd(): string {
+    return this.currentFolder;
+  }
+
+  /** True once the session is over; every later call fails with CONNECTION_LOST. */
+  get closed(): boolean {
+    return this.connection.closed;
+  }
+
+  async list(path = '.'): Promise<DirEntry[]> {
+    const entries: DirEntry[] = [];
+    await this.call({ verb: 'DIR', path }, (entry) => entries.push(parseEntry(entry)));
+    return entries;
+  }
+
+  /** Creates a folder; returns its absolute path on the server. */
+  async mkdir(path: string): Promise<string> {
+    return pathOf(await this.call({ verb: 'MKDIR', path }), path);
+  }
+
+  async rmdir(path: string): Promise<string> {
+    return pathOf(await this.call({ verb: 'RMDIR', path }), path);
+  }
+
+  async delete(path: string): Promise<string> {
+    return pathOf(await this.call({ verb: 'DELETE', path }), path);
+  }
+
+  /** Changes the session's folder; returns the new one. */
+  async chdir(path: string): Promise<string> {
+    this.currentFolder = pathOf(await this.call({ verb: 'CHDIR', path }), this.currentFolder);
+    return this.currentFolder;
+  }
+
+  async pwd(): Promise<string> {
+    this.currentFolder = pathOf(await this.call({ verb: 'PWD' }), this.currentFolder);
+    return this.currentFolder;
+  }
+
+  /** Moves `from` into the folder `to`, or renames it to `to`; returns both absolute paths. */
+  async move(from: string, to: string): Promise<{ from: string; to: string }> {
+    const reply = await this.call({ verb: 'MOVE', from, to });
+    return { from: reply.fields.get('from') ?? from, to: reply.fields.get('to') ?? to };
+  }
+
+  async noop(): Promise<void> {
+    await this.call({ verb: 'NOOP' });
+  }
+
+  upload(localPath: string, options: UploadOptions = {}): Promise<UploadResult> {
+    return runUpload(this.connection, {
+      localPath,
+      remoteName: options.remoteName ?? basename(localPath),
+      checksum: options.checksum ?? this.defaultChecksum(),
+      onProgress: options.onProgress,
+    });
+  }
+
+  download(remotePath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+    return runDownload(this.connection, {
+      remotePath,
+      dir: options.dir ?? process.cwd(),
+      checksum: options.checksum ?? this.defaultChecksum(),
+      onProgress: options.onProgress,
+    });
+  }
+
+  /** Says QUIT and waits for the server to close; never throws. */
+  async close(): Promise<void> {
+    if (this.connection.closed) return;
+    const bye = this.call({ verb: 'QUIT' }).catch(() => {});
+    const timer = setTimeout(() => this.connection.destroy(), QUIT_TIMEOUT_MS);
+    await bye;
+    await this.connection.end();
+    clearTimeout(timer);
+  }
+
+  /** Ends the session at once: a running transfer fails with `reason` (CANCELLED by default). */
+  destroy(reason?: FilehiveClientError): void {
+    this.connection.destroy(reason);
+  }
+
+  /** PROTOCOL.md#session: the server's default is the first algorithm of its greeting. */
+  private defaultChecksum(): ChecksumAlgorithm {
+    return this.server.checksums[0] ?? DEFAULT_CHECKSUM;
+  }
+
+  private call(request: Request, onEntry?: (entry: Reply) => void): Promise<Reply> {
+    const result = createDeferred<Reply>();
+    try {
+      this.connection.request(encodeRequest(request), createFinalReader(result, onEntry));
+    } catch (err) {
+      result.reject(err as FilehiveClientError);
+    }
+    return result.promise;
+  }
+}
+
+function pathOf(reply: Reply, fallback: string): string {
+  return reply.fields.get('path') ?? fallback;
+}
