@@ -5,7 +5,8 @@ const TAB = 0x09;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: by default the decoder would drop it, and names are byte-exact.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** One token: `key` is set for an option token (`key=value` whose key was written bare). */
 export interface Token {

@@ -1,0 +1,102 @@
+// Shared helpers and fast-check arbitraries for the protocol unit tests.
+import fc from 'fast-check';
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../../src/protocol/checksum.js';
+import { MAX_SIZE, type Request } from '../../src/protocol/messages.js';
+
+/** UTF-8 bytes of a string, as they travel on the wire. */
+export const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+/** An encoded line without its trailing newline, as bytes (what ByteQueue.takeLine hands over). */
+export function stripNewline(line: string): Buffer {
+  if (!line.endsWith('\n'))
+    throw new Error(`encoded line does not end with a newline: ${JSON.stringify(line)}`);
+  return bytes(line.slice(0, -1));
+}
+
+/** Bounded run counts keep the suite fast while still exploring a few hundred cases per property. */
+export const RUNS = { numRuns: 300 } as const;
+
+/** Any string of Unicode scalar values (no lone surrogates: those are not representable in UTF-8). */
+export const anyName = fc.string({ unit: 'binary', maxLength: 40 });
+
+/** Names that stress the quoting rule: mostly special characters. */
+export const trickyName = fc.string({
+  unit: fc.constantFrom(
+    ' ',
+    '\t',
+    '"',
+    '=',
+    '\\',
+    '\n',
+    '\r',
+    '\x00',
+    '\x7f',
+    'a',
+    'é',
+    'e\u0301',
+    '日',
+    '😀',
+    '\ufeff',
+    'x',
+  ),
+  maxLength: 20,
+});
+
+export const name = fc.oneof(anyName, trickyName);
+
+export const algorithm: fc.Arbitrary<ChecksumAlgorithm> = fc.constantFrom(...CHECKSUM_ALGORITHMS);
+
+export const size = fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, 1, MAX_SIZE));
+
+export const hex = fc.stringMatching(/^[0-9a-f]{1,128}$/);
+
+/** Every request the codec can express. */
+export const request: fc.Arbitrary<Request> = fc.oneof(
+  fc.record({ verb: fc.constant('UPLOAD' as const), path: name, size, checksum: algorithm }),
+  fc.record({ verb: fc.constant('DOWNLOAD' as const), path: name, checksum: algorithm }),
+  fc.record({
+    verb: fc.constantFrom('DELETE' as const, 'MKDIR' as const, 'RMDIR' as const, 'CHDIR' as const),
+    path: name,
+  }),
+  fc.record({ verb: fc.constant('DIR' as const), path: name }),
+  fc.record({ verb: fc.constant('MOVE' as const), from: name, to: name }),
+  fc.record({ verb: fc.constantFrom('PWD' as const, 'NOOP' as const, 'QUIT' as const) }),
+  fc.record({ verb: fc.constant('CHECKSUM' as const), algorithm, hex }),
+);
+
+/** Byte strings built from protocol-ish fragments and raw bytes, to reach deep into the parser. */
+export const protocolNoise: fc.Arbitrary<Buffer> = fc
+  .array(
+    fc.oneof(
+      fc
+        .constantFrom(
+          'UPLOAD',
+          'download',
+          'DIR',
+          'MOVE',
+          'CHECKSUM',
+          'PWD',
+          ' ',
+          '\t',
+          '"',
+          '\\',
+          '\\x',
+          '\\"',
+          '=',
+          'checksum=',
+          'sha256',
+          'xxh3-64:',
+          'ff',
+          '0',
+          '-1',
+          '9007199254740992',
+          'é',
+          '\r',
+          '\x00',
+        )
+        .map(bytes),
+      fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a)),
+    ),
+    { maxLength: 20 },
+  )
+  .map((parts) => Buffer.concat(parts));
