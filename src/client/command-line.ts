@@ -48,3 +48,9 @@ export function parseCommandLine(line: string): CommandLine | null {
   if (first === undefined) return null;
   return { name: first.toUpperCase(), args };
 }
+
+/** A TCP port to connect to, 1-65535 in plain digits; null otherwise. */
+export function parsePort(text: string): number | null {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+  return port >= 1 && port <= 65_535 ? port : null;
+}

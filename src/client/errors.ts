@@ -93,10 +93,10 @@ const LOCAL_ERRORS: Record<string, string> = {
   EROFS: 'read-only file system',
 };
 
-/** Wraps anything thrown into a FilehiveClientError so callers see one error type. */
+/** Wraps anything thrown into a FilehiveClientError, so an unforeseen failure still prints one line. */
 export function toClientError(err: unknown): FilehiveClientError {
   if (err instanceof FilehiveClientError) return err;
-  return new FilehiveClientError('LOCAL_ERROR', err instanceof Error ? err.message : String(err), {
+  return new FilehiveClientError('INTERNAL', err instanceof Error ? err.message : String(err), {
     cause: err,
   });
 }

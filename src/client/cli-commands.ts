@@ -1,0 +1,218 @@
+// The CLI's commands: one table drives dispatch, argument checks and HELP.
+
+import type { CliSession } from './cli-session.js';
+import { parsePort } from './command-line.js';
+import { FilehiveClientError } from './errors.js';
+import { displayName, formatListing, formatTransfer } from './format.js';
+
+export type CommandOutcome = 'exit' | undefined;
+
+export interface Command {
+  name: string;
+  aliases: string[];
+  /** Arguments as shown in help, e.g. `host port`. */
+  usage: string;
+  summary: string;
+  minArgs: number;
+  maxArgs: number;
+  /** Set for EXIT: the runner stops after it. */
+  exits?: boolean;
+  run(session: CliSession, args: string[]): Promise<void>;
+}
+
+const arg = (args: string[], i: number): string => args[i] as string;
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'CONNECT',
+    aliases: ['OPEN'],
+    usage: 'host port',
+    summary: 'connect to a server, replacing the current connection',
+    minArgs: 2,
+    maxArgs: 2,
+    async run(session, args) {
+      await session.connect(arg(args, 0), requirePort(arg(args, 1)));
+      session.print(
+        `connected to ${session.address()} (${session.requireClient().server.software || 'filehive'})`,
+      );
+    },
+  },
+  {
+    name: 'DISCONNECT',
+    aliases: ['CLOSE'],
+    usage: '',
+    summary: 'close the connection',
+    minArgs: 0,
+    maxArgs: 0,
+    async run(session) {
+      const address = session.address();
+      await session.disconnect();
+      session.print(address ? `disconnected from ${address}` : 'not connected');
+    },
+  },
+  {
+    name: 'EXIT',
+    aliases: ['QUIT', 'BYE'],
+    usage: '',
+    summary: 'disconnect and leave',
+    minArgs: 0,
+    maxArgs: 0,
+    exits: true,
+    run: async () => {},
+  },
+  {
+    name: 'HELP',
+    aliases: ['?'],
+    usage: '[command]',
+    summary: 'list the commands, or describe one',
+    minArgs: 0,
+    maxArgs: 1,
+    async run(session, args) {
+      for (const line of formatCommandHelp(args[0])) session.print(line);
+    },
+  },
+  {
+    name: 'UPLOAD',
+    aliases: ['PUT'],
+    usage: 'localpath',
+    summary: 'send a local file into the remote folder, under its own name',
+    minArgs: 1,
+    maxArgs: 1,
+    async run(session, args) {
+      const result = await session.upload(arg(args, 0));
+      session.print(formatTransfer('uploaded', result.name, result.bytes, result.seconds));
+    },
+  },
+  {
+    name: 'DOWNLOAD',
+    aliases: ['GET'],
+    usage: 'remotepath',
+    summary: 'fetch a file into the download folder, under its own name',
+    minArgs: 1,
+    maxArgs: 1,
+    async run(session, args) {
+      const result = await session.download(arg(args, 0));
+      session.print(formatTransfer('downloaded', result.name, result.bytes, result.seconds));
+    },
+  },
+  {
+    name: 'DELETE',
+    aliases: ['DEL', 'RM'],
+    usage: 'path',
+    summary: 'delete a remote file',
+    minArgs: 1,
+    maxArgs: 1,
+    async run(session, args) {
+      session.print(`deleted ${displayName(await session.requireClient().delete(arg(args, 0)))}`);
+    },
+  },
+  {
+    name: 'DIR',
+    aliases: ['LS', 'LIST'],
+    usage: '[path]',
+    summary: 'list a remote folder (default: the current one)',
+    minArgs: 0,
+    maxArgs: 1,
+    async run(session, args) {
+      for (const line of formatListing(await session.requireClient().list(args[0]))) session.print(line);
+    },
+  },
+  {
+    name: 'MKDIR',
+    aliases: ['MD'],
+    usage: 'path',
+    summary: 'create a remote folder',
+    minArgs: 1,
+    maxArgs: 1,
+    async run(session, args) {
+      session.print(`created ${displayName(await session.requireClient().mkdir(arg(args, 0)))}`);
+    },
+  },
+  {
+    name: 'CHDIR',
+    aliases: ['CD'],
+    usage: 'path',
+    summary: 'change the remote folder',
+    minArgs: 1,
+    maxArgs: 1,
+    async run(session, args) {
+      session.print(`now in ${displayName(await session.requireClient().chdir(arg(args, 0)))}`);
+    },
+  },
+  {
+    name: 'RMDIR',
+    aliases: ['RD'],
+    usage: 'path',
+    summary: 'remove an empty remote folder',
+    minArgs: 1,
+    maxArgs: 1,
+    async run(session, args) {
+      session.print(`removed ${displayName(await session.requireClient().rmdir(arg(args, 0)))}`);
+    },
+  },
+  {
+    name: 'MOVE',
+    aliases: ['MV', 'RENAME'],
+    usage: 'src dst',
+    summary: 'move src into folder dst, or rename it to dst (no overwrite)',
+    minArgs: 2,
+    maxArgs: 2,
+    async run(session, args) {
+      const moved = await session.requireClient().move(arg(args, 0), arg(args, 1));
+      session.print(`moved ${displayName(moved.from)} to ${displayName(moved.to)}`);
+    },
+  },
+  {
+    name: 'PWD',
+    aliases: [],
+    usage: '',
+    summary: 'show the remote folder',
+    minArgs: 0,
+    maxArgs: 0,
+    async run(session) {
+      session.print(displayName(await session.requireClient().pwd()));
+    },
+  },
+];
+
+export function findCommand(name: string): Command | undefined {
+  const upper = name.toUpperCase();
+  return COMMANDS.find((c) => c.name === upper || c.aliases.includes(upper));
+}
+
+/** Checks the argument count against the table, naming the fix. */
+export function checkArgs(command: Command, args: string[]): void {
+  if (args.length >= command.minArgs && args.length <= command.maxArgs) return;
+  throw new FilehiveClientError('USAGE', `usage: ${[command.name, command.usage].filter(Boolean).join(' ')}`);
+}
+
+function requirePort(text: string): number {
+  const port = parsePort(text);
+  if (port === null)
+    throw new FilehiveClientError('USAGE', `port must be a number from 1 to 65535, not ${text}`);
+  return port;
+}
+
+/** The command section of --help and HELP: one line per command. */
+export function formatCommandList(indent = '  '): string[] {
+  const width = Math.max(...COMMANDS.map((c) => `${c.name} ${c.usage}`.length));
+  return COMMANDS.map((c) => {
+    const also = c.aliases.length > 0 ? `; also ${c.aliases.join(', ')}` : '';
+    return `${indent}${`${c.name} ${c.usage}`.padEnd(width)}  ${c.summary}${also}`;
+  });
+}
+
+/** HELP's output: the list, or one command's usage, aliases and summary. */
+export function formatCommandHelp(name?: string): string[] {
+  if (name === undefined) {
+    return [
+      'commands (case-insensitive; quote arguments with spaces: "my file.txt"):',
+      ...formatCommandList(),
+    ];
+  }
+  const command = findCommand(name);
+  if (!command) throw new FilehiveClientError('USAGE', `unknown command ${name.toUpperCase()} (try HELP)`);
+  const lines = [`${[command.name, command.usage].filter(Boolean).join(' ')}: ${command.summary}`];
+  if (command.aliases.length > 0) lines.push(`also: ${command.aliases.join(', ')}`);
+  return lines;
+}

@@ -1,0 +1,136 @@
+// The CLI: flags, then a batch or the prompt. Returns the exit code; only src/client.ts exits.
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import packageJson from '../../package.json' with { type: 'json' };
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, isChecksumAlgorithm } from '../protocol/index.js';
+import { formatUsage } from './cli-help.js';
+import {
+  type BatchLine,
+  numberLines,
+  printError,
+  readBatchLines,
+  runBatch,
+  runInteractive,
+} from './cli-run.js';
+import { CliSession, type TerminalStream } from './cli-session.js';
+import { parsePort, splitCommandList } from './command-line.js';
+import { FilehiveClientError, localError } from './errors.js';
+
+export interface CliIo {
+  stdin: Readable & { isTTY?: boolean };
+  stdout: TerminalStream;
+  stderr: TerminalStream;
+}
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+const FLAGS = {
+  batch: { type: 'string', short: 'b' },
+  commands: { type: 'string', short: 'c' },
+  'download-dir': { type: 'string' },
+  checksum: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+class UsageError extends Error {}
+
+interface Flags {
+  batch?: string;
+  commands?: string;
+  downloadDir?: string;
+  checksum?: ChecksumAlgorithm;
+  help: boolean;
+  version: boolean;
+  host?: string;
+  port?: number;
+}
+
+function parseFlags(argv: string[]): Flags {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof FLAGS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [host, portText] = positionals;
+  if (positionals.length !== 0 && positionals.length !== 2) {
+    throw new UsageError(`expected HOST PORT or nothing, got ${positionals.length} argument(s)`);
+  }
+  const port = portText === undefined ? undefined : parsePort(portText);
+  if (port === null) throw new UsageError(`PORT must be a number from 1 to 65535, not ${portText}`);
+  const { checksum } = values;
+  if (checksum !== undefined && !isChecksumAlgorithm(checksum)) {
+    throw new UsageError(`--checksum must be one of ${CHECKSUM_ALGORITHMS.join(', ')}`);
+  }
+  if (values.batch !== undefined && values.commands !== undefined) {
+    throw new UsageError('use either -b or -c, not both');
+  }
+  return {
+    batch: values.batch,
+    commands: values.commands,
+    downloadDir: values['download-dir'],
+    checksum,
+    help: values.help === true,
+    version: values.version === true,
+    host,
+    port,
+  };
+}
+
+async function batchSource(flags: Flags, io: CliIo) {
+  if (flags.commands !== undefined) {
+    return splitCommandList(flags.commands).map(
+      (text, i): BatchLine => ({ text, where: `command ${i + 1}` }),
+    );
+  }
+  if (flags.batch !== undefined && flags.batch !== '-') {
+    const path = flags.batch;
+    return numberLines(
+      await readFile(path, 'utf8').catch((err) => {
+        throw localError('read', path, err);
+      }),
+    );
+  }
+  return readBatchLines(io.stdin);
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let flags: ReturnType<typeof parseFlags>;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    printError(io.stderr, new FilehiveClientError('USAGE', `${err.message} (see filehive --help)`));
+    return EXIT_USAGE;
+  }
+  const { host, port } = flags;
+  if (flags.help) {
+    io.stdout.write(formatUsage());
+    return 0;
+  }
+  if (flags.version) {
+    io.stdout.write(`filehive ${packageJson.version}\n`);
+    return 0;
+  }
+  const session = new CliSession(
+    { downloadDir: flags.downloadDir ?? process.cwd(), checksum: flags.checksum },
+    io.stdout,
+    io.stderr,
+  );
+  try {
+    const interactive = flags.batch === undefined && flags.commands === undefined && io.stdin.isTTY === true;
+    // Read the batch before connecting: a missing batch file should not cost a session.
+    const lines = interactive ? null : await batchSource(flags, io);
+    if (host !== undefined && port !== undefined) await session.connect(host, port);
+    return lines === null ? await runInteractive(session, io) : await runBatch(session, lines, io.stderr);
+  } catch (err) {
+    printError(io.stderr, err);
+    return EXIT_FAILED;
+  } finally {
+    await session.disconnect();
+  }
+}
