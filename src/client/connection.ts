@@ -3,7 +3,7 @@
 // readers form a queue, which is what lets a caller pipeline requests.
 import type net from 'node:net';
 import { ByteQueue, MAX_LINE_BYTES, parseReply, type Reply } from '../protocol/index.js';
-import { describeSocketError, FilehiveClientError, protocolError } from './errors.js';
+import { describeSocketError, FilehiveClientError, protocolError, toClientError } from './errors.js';
 
 /** Consumes the reply lines (and raw bytes) of one request from the shared input. */
 export interface ResponseReader {
@@ -153,7 +153,8 @@ export class Connection {
       try {
         done = reader.read(this.input, this);
       } catch (err) {
-        this.destroy(err instanceof FilehiveClientError ? err : protocolError(String(err)));
+        // A reader throws protocol errors; anything else came from a caller's callback (onProgress).
+        this.destroy(toClientError(err));
         return;
       }
       if (!done) return;

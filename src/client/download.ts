@@ -61,6 +61,10 @@ function createDownloadReader(
   let received = 0;
   let reported = 0;
   return {
+    /** True while file bytes are still expected: the only time a local failure must end the session. */
+    get receiving() {
+      return phase !== 'tail';
+    },
     read(input: ByteQueue, connection: Connection): boolean {
       if (phase === 'head') {
         const reply = takeReply(input);
@@ -120,18 +124,17 @@ export async function runDownload(connection: Connection, request: DownloadReque
       file,
       () => connection.release(),
       // A download cannot be stopped inside the protocol; closing the session is the way to cancel.
-      (err) => connection.destroy(localError('write', tempPath, err)),
+      // Once all bytes are in, the session can go on and the error surfaces from finish().
+      (err) => reader.receiving && connection.destroy(localError('write', tempPath, err)),
     );
     return sink;
   };
   const hash = createChecksum(algorithm);
   const result = createDeferred<{ reply: Reply; bytes: number }>();
+  const reader = createDownloadReader(getSink, hash, result, onProgress);
   let kept = false;
   try {
-    connection.request(
-      encodeRequest({ verb: 'DOWNLOAD', path: remotePath, checksum: algorithm }),
-      createDownloadReader(getSink, hash, result, onProgress),
-    );
+    connection.request(encodeRequest({ verb: 'DOWNLOAD', path: remotePath, checksum: algorithm }), reader);
     const { reply, bytes } = await result.promise;
     await getSink()
       .finish()

@@ -140,3 +140,25 @@ test('download into a missing local folder is LOCAL_ERROR', async (t) => {
     t.deepEqual(server.requests, []);
   });
 });
+
+test('a progress callback that throws ends the session instead of corrupting it', async (t) => {
+  await withClient(t, async ({ client, server, dir }) => {
+    await writeFile(join(dir, 'a.bin'), randomBytes(3 * 1024 * 1024));
+    const onProgress = () => {
+      throw new Error('listener bug');
+    };
+    const up = await rejectsWith(t, client.upload(join(dir, 'a.bin'), { onProgress }), 'INTERNAL');
+    t.is(up.message, 'listener bug');
+    t.true(client.closed);
+    t.false(server.files.has('/a.bin'));
+  });
+  await withClient(t, async ({ client, server, dir }) => {
+    server.files.set('/a.bin', randomBytes(3 * 1024 * 1024));
+    const onProgress = () => {
+      throw new Error('listener bug');
+    };
+    await rejectsWith(t, client.download('a.bin', { dir, onProgress }), 'INTERNAL');
+    t.true(client.closed);
+    t.deepEqual(await readdir(dir), []);
+  });
+});
