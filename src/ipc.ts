@@ -4,7 +4,7 @@
 export type PrimaryToWorker = { type: 'filehive:shutdown'; graceMs: number };
 
 export type WorkerToPrimary =
-  | { type: 'filehive:ready'; slot: number }
+  | { type: 'filehive:ready'; slot: number; port: number }
   | { type: 'filehive:fatal'; slot: number; message: string };
 
 export function isWorkerMessage(value: unknown): value is WorkerToPrimary {

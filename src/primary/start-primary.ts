@@ -1,5 +1,4 @@
 // The primary: validates the setup, forks the workers, prints the ready line, and runs the shutdown.
-import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/server-config.js';
 import { LockManager } from '../locks/lock-manager.js';
 import { createLogger } from '../log/logger.js';
@@ -27,16 +26,12 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
 
   const supervisor = new Supervisor(config, log);
   let announced = false;
-  let port = config.port;
-  supervisor.on('listening', (address: AddressInfo) => {
-    port = address.port;
-  });
-  supervisor.on('ready', () => {
+  supervisor.on('ready', (_slot: number, port: number) => {
     if (announced || supervisor.readyCount < supervisor.expectedCount) return;
     announced = true;
     const line = `filehive ${VERSION} listening on ${formatHost(config.host)}:${port} (${config.workers} workers, root ${config.root})`;
-    process.stdout.write(`${line}\n`);
     log.info({ host: config.host, port, workers: config.workers, root: config.root }, 'ready');
+    process.stdout.write(`${line}\n`);
   });
   supervisor.on('fatal', (message: string) => {
     process.stderr.write(`filehive-server: ${message}\n`);

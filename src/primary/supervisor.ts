@@ -14,7 +14,7 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-/** Events: 'ready' (slot), 'listening' (address), 'fatal' (message), 'exit' (slot, code, signal). */
+/** Events: 'ready' (slot, port), 'fatal' (message), 'exit' (slot, code, signal). */
 export class Supervisor extends EventEmitter {
   private readonly slots: Slot[];
   private stopping = false;
@@ -43,7 +43,6 @@ export class Supervisor extends EventEmitter {
   }
 
   start(): void {
-    cluster.on('listening', (_worker, address) => this.emit('listening', address));
     for (let i = 0; i < this.slots.length; i++) this.fork(i);
   }
 
@@ -61,7 +60,7 @@ export class Supervisor extends EventEmitter {
       if (!isWorkerMessage(message)) return;
       if (message.type === 'filehive:ready') {
         slot.ready = true;
-        this.emit('ready', index);
+        this.emit('ready', index, message.port);
       } else if (message.type === 'filehive:fatal') {
         this.emit('fatal', message.message);
       }

@@ -36,11 +36,19 @@ export function formatChecksum(algorithm: ChecksumAlgorithm, hex: string): strin
   return `${algorithm}:${hex}`;
 }
 
+const HEX_LENGTH: Record<ChecksumAlgorithm, number> = { 'xxh3-64': 16, sha256: 64 };
+
 /** Parses `algo:hex`; null when malformed. */
 export function parseChecksum(value: string): { algorithm: ChecksumAlgorithm; hex: string } | null {
   const colon = value.indexOf(':');
   const algorithm = value.slice(0, colon);
   const hex = value.slice(colon + 1);
-  if (colon < 0 || !isChecksumAlgorithm(algorithm) || !/^[0-9a-f]{1,128}$/.test(hex)) return null;
+  if (
+    colon < 0 ||
+    !isChecksumAlgorithm(algorithm) ||
+    !new RegExp(`^[0-9a-f]{${HEX_LENGTH[algorithm]}}$`).test(hex)
+  ) {
+    return null;
+  }
   return { algorithm, hex };
 }

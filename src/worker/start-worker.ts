@@ -1,4 +1,5 @@
 // A worker process: serves the file protocol on the port the primary shares with it.
+import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/server-config.js';
 import { isPrimaryMessage, WORKER_CONFIG_ENV, WORKER_SLOT_ENV, type WorkerToPrimary } from '../ipc.js';
 import { LockManager } from '../locks/lock-manager.js';
@@ -64,6 +65,6 @@ export async function startWorker(): Promise<void> {
   });
   server.listen({ host: config.host, port: config.port }, () => {
     log.debug('listening');
-    send({ type: 'filehive:ready', slot });
+    send({ type: 'filehive:ready', slot, port: (server.address() as AddressInfo).port });
   });
 }

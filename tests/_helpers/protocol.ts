@@ -48,7 +48,11 @@ export const algorithm: fc.Arbitrary<ChecksumAlgorithm> = fc.constantFrom(...CHE
 
 export const size = fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, 1, MAX_SIZE));
 
-export const hex = fc.stringMatching(/^[0-9a-f]{1,128}$/);
+/** A digest of the exact length its algorithm produces. */
+export const hexFor = (algorithm: ChecksumAlgorithm): fc.Arbitrary<string> =>
+  fc.stringMatching(algorithm === 'sha256' ? /^[0-9a-f]{64}$/ : /^[0-9a-f]{16}$/);
+
+export const checksumValue = algorithm.chain((a) => hexFor(a).map((hex) => ({ algorithm: a, hex })));
 
 /** Every request the codec can express. */
 export const request: fc.Arbitrary<Request> = fc.oneof(
@@ -61,7 +65,7 @@ export const request: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ verb: fc.constant('DIR' as const), path: name }),
   fc.record({ verb: fc.constant('MOVE' as const), from: name, to: name }),
   fc.record({ verb: fc.constantFrom('PWD' as const, 'NOOP' as const, 'QUIT' as const) }),
-  fc.record({ verb: fc.constant('CHECKSUM' as const), algorithm, hex }),
+  checksumValue.map((c) => ({ verb: 'CHECKSUM' as const, ...c })),
 );
 
 /** Byte strings built from protocol-ish fragments and raw bytes, to reach deep into the parser. */

@@ -20,7 +20,9 @@ export function parseRawReply(line: string): RawReply {
   const fields: Record<string, string> = {};
   for (const m of line.matchAll(/([a-z][a-z0-9-]*)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
     const raw = m[2] as string;
-    fields[m[1] as string] = raw.startsWith('"') ? (JSON.parse(raw.replace(/\\x([0-9a-f]{2})/g, '\\u00$1')) as string) : raw;
+    fields[m[1] as string] = raw.startsWith('"')
+      ? (JSON.parse(raw.replace(/\\x([0-9a-f]{2})/g, '\\u00$1')) as string)
+      : raw;
   }
   return { line, status, code, fields };
 }
@@ -45,8 +47,16 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static async connect(port: number, options: { host?: string; localAddress?: string } = {}): Promise<RawClient> {
-    const socket = connect({ port, host: options.host ?? '127.0.0.1', localAddress: options.localAddress, noDelay: true });
+  static async connect(
+    port: number,
+    options: { host?: string; localAddress?: string } = {},
+  ): Promise<RawClient> {
+    const socket = connect({
+      port,
+      host: options.host ?? '127.0.0.1',
+      localAddress: options.localAddress,
+      noDelay: true,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

@@ -30,7 +30,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'filehive-test-')));
   const proc = spawn(
     process.execPath,
-    [SERVER_JS, '--port', '0', '--root', root, '--workers', String(options.workers ?? 2), ...(options.args ?? [])],
+    [
+      SERVER_JS,
+      '--port',
+      '0',
+      '--root',
+      root,
+      '--workers',
+      String(options.workers ?? 2),
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
   let output = '';

@@ -50,7 +50,14 @@ test('upload replaces an existing file in one step', async (t) => {
 
 test('names with spaces, quotes and non-ASCII letters are kept byte for byte', async (t) => {
   const c = await session('names');
-  const names = ['my file.txt', 'résumé.pdf', '日本語 ファイル', 'quote "q" and \\ slash', 'e\u0301.txt', '\u00e9.txt'];
+  const names = [
+    'my file.txt',
+    'résumé.pdf',
+    '日本語 ファイル',
+    'quote "q" and \\ slash',
+    'e\u0301.txt',
+    '\u00e9.txt',
+  ];
   for (const name of names) t.is((await c.upload(name, Buffer.from(name))).status, 'OK', name);
   const { entries, final } = await c.list();
   t.is(final.fields.count, String(names.length));

@@ -11,7 +11,7 @@ import {
   isChecksumAlgorithm,
   parseChecksum,
 } from '../../src/protocol/checksum.js';
-import { bytes, hex, RUNS } from '../_helpers/protocol.js';
+import { bytes, checksumValue, RUNS } from '../_helpers/protocol.js';
 
 /** Independent one-shot digests, straight from the underlying libraries. */
 const ONE_SHOT: Record<ChecksumAlgorithm, (data: Uint8Array) => string> = {
@@ -117,7 +117,7 @@ test('formatChecksum and parseChecksum mirror each other', (t) => {
   t.is(formatChecksum('xxh3-64', '5e0b4e4e1b4f1d20'), 'xxh3-64:5e0b4e4e1b4f1d20');
   t.deepEqual(parseChecksum('xxh3-64:5e0b4e4e1b4f1d20'), { algorithm: 'xxh3-64', hex: '5e0b4e4e1b4f1d20' });
   fc.assert(
-    fc.property(fc.constantFrom(...CHECKSUM_ALGORITHMS), hex, (algorithm, h) => {
+    fc.property(checksumValue, ({ algorithm, hex: h }) => {
       t.deepEqual(parseChecksum(formatChecksum(algorithm, h)), { algorithm, hex: h });
     }),
     RUNS,
@@ -143,9 +143,13 @@ test('parseChecksum refuses malformed values', (t) => {
     'sha256: abcd',
     'sha256:abcd ',
     'sha256:ab:cd',
-    `sha256:${'0'.repeat(129)}`,
+    `sha256:${'0'.repeat(63)}`,
+    `sha256:${'0'.repeat(65)}`,
+    `xxh3-64:${'0'.repeat(15)}`,
+    `xxh3-64:${'0'.repeat(64)}`,
     'xxh3-64:-1',
   ];
   for (const value of bad) t.is(parseChecksum(value), null, value);
-  t.not(parseChecksum(`sha256:${'0'.repeat(128)}`), null);
+  t.not(parseChecksum(`sha256:${'0'.repeat(64)}`), null);
+  t.not(parseChecksum(`xxh3-64:${'0'.repeat(16)}`), null);
 });

@@ -86,7 +86,11 @@ test('verbs are case-insensitive', (t) => {
   t.deepEqual(parsed('upload a 1'), { verb: 'UPLOAD', path: 'a', size: 1, checksum: DEFAULT_CHECKSUM });
   t.deepEqual(parsed('Dir'), { verb: 'DIR', path: '.' });
   t.deepEqual(parsed('mOvE a b'), { verb: 'MOVE', from: 'a', to: 'b' });
-  t.deepEqual(parsed('checksum sha256:00'), { verb: 'CHECKSUM', algorithm: 'sha256', hex: '00' });
+  t.deepEqual(parsed(`checksum sha256:${'0'.repeat(64)}`), {
+    verb: 'CHECKSUM',
+    algorithm: 'sha256',
+    hex: '0'.repeat(64),
+  });
   for (const verb of VERBS) {
     const lower = parseRequest(bytes(verb.toLowerCase()));
     const upper = parseRequest(bytes(verb));
@@ -96,7 +100,15 @@ test('verbs are case-insensitive', (t) => {
 
 test('only ASCII letters fold: Unicode case mappings do not make verbs', (t) => {
   // 'ı' (dotless i) and 'ſ' (long s) upper-case to I and S; the Kelvin sign lower-cases to k.
-  for (const line of ['dır', 'quıt', 'rmdır x', 'checkſum sha256:00', 'DIR\u0130', 'PWD\u200b', 'ＰＷＤ']) {
+  for (const line of [
+    'dır',
+    'quıt',
+    'rmdır x',
+    `checkſum sha256:${'0'.repeat(64)}`,
+    'DIR\u0130',
+    'PWD\u200b',
+    'ＰＷＤ',
+  ]) {
     t.is(refused(line), 'unknown command', line);
   }
 });
@@ -235,14 +247,16 @@ test('CHECKSUM takes ALGO:HEX with lower-case hex', (t) => {
     'xxh3-64:ABCD',
     'xxh3-64:abcg',
     `sha256:${'a'.repeat(129)}`,
+    `sha256:${'a'.repeat(63)}`,
+    'xxh3-64:00',
     'sha256:ab:cd',
     '"sha256:a b"',
   ];
   for (const arg of bad) t.regex(refused(`CHECKSUM ${arg}`), /ALGO:HEX/, arg);
-  t.deepEqual(parsed(`CHECKSUM sha256:${'a'.repeat(128)}`), {
+  t.deepEqual(parsed(`CHECKSUM sha256:${'a'.repeat(64)}`), {
     verb: 'CHECKSUM',
     algorithm: 'sha256',
-    hex: 'a'.repeat(128),
+    hex: 'a'.repeat(64),
   });
 });
 

@@ -9,7 +9,7 @@ import { waitForDrain } from '../drain.js';
 import type { Session } from '../session.js';
 
 const BATCH = 128;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function decodeName(raw: Buffer): string | null {
   try {

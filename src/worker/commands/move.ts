@@ -10,7 +10,10 @@ export async function move(session: Session, request: { from: string; to: string
   const { jail, locks } = session.ctx;
   const fromVirtual = resolveVirtualPath(session.cwd, request.from);
   let toVirtual = resolveVirtualPath(session.cwd, request.to);
-  const into = await jail.resolveExisting(toVirtual).catch(() => null);
+  const into = await jail.resolveExisting(toVirtual).catch((err: unknown) => {
+    if (err instanceof FilehiveError && err.code === 'NOT_FOUND') return null;
+    throw err;
+  });
   if (into?.stats.isDirectory() && toVirtual !== fromVirtual)
     toVirtual = posix.join(toVirtual, virtualBase(fromVirtual));
   const from = await jail.resolveName(fromVirtual);

@@ -1,0 +1,23 @@
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+
+/** Every path below `dir` (files and folders), relative to it, sorted. */
+export async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      out.push(relative(dir, p));
+      if (entry.isDirectory()) await walk(p);
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** Paths of temp files and locks the server may leave: `.filehive-*` anywhere, entries of the lock folder. */
+export async function leftovers(root: string): Promise<string[]> {
+  return (await listTree(root)).filter(
+    (p) => /(^|\/)\.filehive-/.test(p) || (p.startsWith('.filehive/locks/') && p !== '.filehive/locks'),
+  );
+}
