@@ -39,14 +39,16 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
     process.exit(1);
   });
 
-  let signals = 0;
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
-      log.warn({ signal }, 'second signal, stopping now');
+    if (stopping) {
+      // Ctrl-C twice means now; a repeated SIGTERM (a supervisor re-sending it) changes nothing.
+      if (signal !== 'SIGINT') return;
+      log.warn({ signal }, 'second interrupt, stopping now');
       supervisor.killAll();
       process.exit(1);
     }
+    stopping = true;
     log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
     void supervisor.stop(config.shutdownGraceMs).then(() => {
       log.info('stopped');

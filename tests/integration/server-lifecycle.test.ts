@@ -112,7 +112,7 @@ test('SIGTERM lets a running transfer finish within the grace period, then exits
   c.send(`CHECKSUM xxh3-64:${hash.digest()}\n`);
   t.is((await c.reply()).status, 'OK');
   await c.closed();
-  t.is(await server.stop({ keepRoot: true }), 0);
+  t.is(await server.stop({ keepRoot: true }), 0, server.output());
   t.is(await readFile(join(server.root, 'slow.bin'), 'utf8'), 'abcdef');
 });
 
