@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   TOO_LARGE: 'the file is too large',
   CHECKSUM_MISMATCH: 'checksum mismatch, nothing was changed',
   NO_SPACE: 'no space left on the server',
+  LOCK_LOST: 'the lock on this name was lost, the upload was discarded',
   PERMISSION_DENIED: 'permission denied',
   SHUTTING_DOWN: 'the server is shutting down',
   INTERNAL: 'internal server error',

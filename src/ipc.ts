@@ -22,3 +22,5 @@ export function isPrimaryMessage(value: unknown): value is PrimaryToWorker {
 /** How the primary hands the parsed config and the slot to a worker. */
 export const WORKER_CONFIG_ENV = 'FILEHIVE_WORKER_CONFIG';
 export const WORKER_SLOT_ENV = 'FILEHIVE_WORKER_SLOT';
+/** One id per running primary: lock holders record it, so the primary knows its own workers' locks. */
+export const INSTANCE_ENV = 'FILEHIVE_INSTANCE';

@@ -19,6 +19,7 @@ export interface ServerConfig {
   readonly lockDir: string;
   readonly lockStaleMs: number;
   readonly lockWaitMs: number;
+  readonly sweepIntervalMs: number;
 }
 
 interface OptionSpec {
@@ -64,6 +65,12 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     arg: 'MS',
     help: 'how long UPLOAD/DELETE/MOVE wait for a locked name before BUSY (default 0)',
+  },
+  {
+    flag: 'sweep-interval',
+    kind: 'string',
+    arg: 'SECONDS',
+    help: 'how often orphaned upload temp files are looked for, 0 = only at start (default 600)',
   },
   { flag: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -205,6 +212,8 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     // Stale locks of crashed holders block their names this long; below 2 s proper-lockfile clamps anyway.
     lockStaleMs: seconds(raw, 'lock-stale', 10, 2, 3600, errors),
     lockWaitMs: integer(raw, 'lock-wait', 0, 0, 3_600_000, errors),
+    // A full walk of the tree: rare, since the janitor already removes the temp files of dead holders.
+    sweepIntervalMs: seconds(raw, 'sweep-interval', 600, 0, 86_400, errors),
   });
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config, help: raw.get('help') === true };

@@ -1,9 +1,12 @@
 // The primary: validates the setup, forks the workers, prints the ready line, and runs the shutdown.
+
+import { randomBytes } from 'node:crypto';
 import type { ServerConfig } from '../config/server-config.js';
-import { LockManager } from '../locks/lock-manager.js';
+import { ensureLockSettings, LockSettingsMismatch } from '../locks/lock-settings.js';
 import { createLogger } from '../log/logger.js';
 import { Jail } from '../storage/jail.js';
 import { VERSION } from '../version.js';
+import { Housekeeping } from './housekeeping.js';
 import { Supervisor } from './supervisor.js';
 
 function formatHost(host: string): string {
@@ -16,21 +19,37 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
   try {
     const jail = await Jail.open(input.root);
     config = Object.freeze({ ...input, root: jail.root });
-    await LockManager.open({ dir: config.lockDir, staleMs: config.lockStaleMs, waitMs: config.lockWaitMs });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     process.stderr.write(`filehive-server: cannot use root ${input.root}: ${e.code ?? e.message}\n`);
     process.exit(1);
   }
+  try {
+    await ensureLockSettings(config.lockDir, { staleMs: config.lockStaleMs });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason =
+      err instanceof LockSettingsMismatch
+        ? e.message
+        : `cannot use lock folder ${config.lockDir}: ${e.code ?? e.message}`;
+    process.stderr.write(`filehive-server: ${reason}\n`);
+    process.exit(err instanceof LockSettingsMismatch ? 2 : 1);
+  }
   log.info({ config }, 'starting');
 
-  const supervisor = new Supervisor(config, log);
+  const instance = randomBytes(6).toString('hex');
+  const housekeeping = await Housekeeping.create(config, log, instance);
+  const supervisor = new Supervisor(config, log, instance);
+  supervisor.on('exit', (_slot: number, pid: number | undefined) => {
+    if (pid !== undefined) void housekeeping.janitor.releaseDeadWorker(pid);
+  });
   let announced = false;
   supervisor.on('ready', (_slot: number, port: number) => {
     if (announced || supervisor.readyCount < supervisor.expectedCount) return;
     announced = true;
     const line = `filehive ${VERSION} listening on ${formatHost(config.host)}:${port} (${config.workers} workers, root ${config.root})`;
     log.info({ host: config.host, port, workers: config.workers, root: config.root }, 'ready');
+    housekeeping.start();
     process.stdout.write(`${line}\n`);
   });
   supervisor.on('fatal', (message: string) => {
@@ -50,6 +69,7 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
     }
     stopping = true;
     log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    housekeeping.stop();
     void supervisor.stop(config.shutdownGraceMs).then(() => {
       log.info('stopped');
       process.exit(0);

@@ -2,7 +2,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config/server-config.js';
-import { isWorkerMessage, type PrimaryToWorker, WORKER_CONFIG_ENV, WORKER_SLOT_ENV } from '../ipc.js';
+import {
+  INSTANCE_ENV,
+  isWorkerMessage,
+  type PrimaryToWorker,
+  WORKER_CONFIG_ENV,
+  WORKER_SLOT_ENV,
+} from '../ipc.js';
 import type { Logger } from '../log/logger.js';
 import { nextBackoff } from './backoff.js';
 
@@ -14,7 +20,7 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-/** Events: 'ready' (slot, port), 'fatal' (message), 'exit' (slot, code, signal). */
+/** Events: 'ready' (slot, port), 'fatal' (message), 'exit' (slot, pid, code, signal). */
 export class Supervisor extends EventEmitter {
   private readonly slots: Slot[];
   private stopping = false;
@@ -23,6 +29,7 @@ export class Supervisor extends EventEmitter {
   constructor(
     private readonly config: ServerConfig,
     private readonly log: Logger,
+    private readonly instance: string,
   ) {
     super();
     this.slots = Array.from({ length: config.workers }, () => ({
@@ -52,6 +59,7 @@ export class Supervisor extends EventEmitter {
     const worker = cluster.fork({
       [WORKER_SLOT_ENV]: String(index),
       [WORKER_CONFIG_ENV]: JSON.stringify(this.config),
+      [INSTANCE_ENV]: this.instance,
     });
     slot.worker = worker;
     slot.startedAt = Date.now();
@@ -73,7 +81,7 @@ export class Supervisor extends EventEmitter {
     if (slot.worker !== worker) return;
     slot.worker = null;
     slot.ready = false;
-    this.emit('exit', index, code, signal);
+    this.emit('exit', index, worker.process.pid, code, signal);
     if (this.stopping) return;
     const uptime = Date.now() - slot.startedAt;
     slot.backoffMs = nextBackoff(slot.backoffMs, uptime);

@@ -1,7 +1,13 @@
 // A worker process: serves the file protocol on the port the primary shares with it.
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/server-config.js';
-import { isPrimaryMessage, WORKER_CONFIG_ENV, WORKER_SLOT_ENV, type WorkerToPrimary } from '../ipc.js';
+import {
+  INSTANCE_ENV,
+  isPrimaryMessage,
+  WORKER_CONFIG_ENV,
+  WORKER_SLOT_ENV,
+  type WorkerToPrimary,
+} from '../ipc.js';
 import { LockManager } from '../locks/lock-manager.js';
 import { createLogger } from '../log/logger.js';
 import { Jail } from '../storage/jail.js';
@@ -22,6 +28,7 @@ export async function startWorker(): Promise<void> {
     dir: config.lockDir,
     staleMs: config.lockStaleMs,
     waitMs: config.lockWaitMs,
+    instance: process.env[INSTANCE_ENV] ?? 'unknown',
     onCompromised: (key, err) =>
       log.error({ key, reason: err.message }, 'lock compromised, aborting its operation'),
   });

@@ -15,9 +15,14 @@ export async function listTree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Paths of temp files and locks the server may leave: `.filehive-*` anywhere, entries of the lock folder. */
+/**
+ * Paths of temp files and locks the server may leave: `.filehive-*` anywhere, entries of the lock folder
+ * (its settings.json is expected).
+ */
 export async function leftovers(root: string): Promise<string[]> {
   return (await listTree(root)).filter(
-    (p) => /(^|\/)\.filehive-/.test(p) || (p.startsWith('.filehive/locks/') && p !== '.filehive/locks'),
+    (p) =>
+      /(^|\/)\.filehive-/.test(p) ||
+      (p.startsWith('.filehive/locks/') && p !== '.filehive/locks' && p !== '.filehive/locks/settings.json'),
   );
 }

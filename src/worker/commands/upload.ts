@@ -4,7 +4,7 @@ import { FilehiveError, fromErrno } from '../../errors.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksum.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
 import { encodeReply, MAX_LINE_BYTES, parseRequest } from '../../protocol/messages.js';
-import { createTempFile, fsyncDir, removeQuietly } from '../../storage/temp-files.js';
+import { createTempFile, fsyncDir, removeQuietly, tempPathFor } from '../../storage/temp-files.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import type { Session } from '../session.js';
@@ -34,10 +34,16 @@ async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
 async function receiveBody(session: Session, file: FileHandle, request: UploadRequest, signal: AbortSignal) {
   const hash = createChecksum(request.checksum);
   let remaining = request.size;
+  // A lost lock must stop the upload even while the client sends nothing.
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(signal.reason);
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined);
   while (remaining > 0) {
-    const chunks = await session.input.chunks(Math.min(remaining, MAX_WRITE));
+    const chunks = await Promise.race([session.input.chunks(Math.min(remaining, MAX_WRITE)), aborted]);
     if (chunks.length === 0) throw new ConnectionLost('connection closed during upload');
-    signal.throwIfAborted();
     for (const chunk of chunks) {
       hash.update(chunk);
       remaining -= chunk.length;
@@ -78,14 +84,16 @@ export async function upload(session: Session, request: UploadRequest): Promise<
   const target = await jail.resolveName(resolveVirtualPath(session.cwd, request.path));
   const existing = await lstat(target.path).catch(() => null);
   if (existing?.isDirectory()) throw new FilehiveError('IS_A_DIRECTORY', 'a folder has this name');
-  const lock = await locks.acquire([target.key], 'upload');
-  let tempPath: string | null = null;
+  // The temp file's name is recorded with the lock, so whoever takes a dead holder's lock over removes it.
+  let tempPath: string | null = tempPathFor(target.dir, locks.idOf(target.key));
+  const lock = await locks.acquire([target.key], 'upload', tempPath);
   let file: FileHandle | null = null;
   let bodyDone = false;
   try {
-    ({ path: tempPath, file } = await createTempFile(target.dir).catch((err: unknown) => {
-      throw fromErrno(err);
-    }));
+    file = await createTempFile(tempPath).catch((err: unknown) => {
+      // The folder was removed after the name was resolved (e.g. by RMDIR): a clean NOT_FOUND.
+      throw fromErrno(err, 'the folder does not exist');
+    });
     session.send(encodeReply('GO', { size: request.size }));
     let serverHex: string;
     try {
@@ -117,7 +125,8 @@ export async function upload(session: Session, request: UploadRequest): Promise<
       }),
     );
   } finally {
-    if (!bodyDone && lock.signal.aborted) session.log.warn({ path: target.virtual }, 'upload lock lost');
+    if (!bodyDone && lock.signal.aborted)
+      session.log.warn({ path: target.virtual }, 'upload lock lost, discarded');
     await file?.close().catch(() => undefined);
     if (tempPath !== null) await removeQuietly(tempPath);
     await lock.release();

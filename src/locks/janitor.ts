@@ -1,0 +1,145 @@
+// Runs in the primary: takes over locks whose holders are gone, so a crash never blocks a name for
+// longer than the stale period, and frees the locks of this instance's dead workers at once.
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import { type LockHolder, readHolder } from './lock-manager.js';
+import { HOLDER_SUFFIX, isLockId, LOCK_SUFFIX, lockIdFromEntry } from './lock-names.js';
+import { StaleTracker } from './stale-tracker.js';
+
+export type TakeoverReason = 'stale' | 'dead-worker';
+
+export interface JanitorOptions {
+  readonly dir: string;
+  /** Real path of the storage root: recorded temp files are removed only inside it. */
+  readonly root: string;
+  readonly staleMs: number;
+  readonly instance: string;
+  readonly log: Logger;
+  readonly onTakeover?: (reason: TakeoverReason, futureMs: number) => void;
+}
+
+export class LockJanitor {
+  private readonly tracker: StaleTracker;
+  private readonly lonelyHolders = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> | null = null;
+
+  constructor(private readonly options: JanitorOptions) {
+    this.tracker = new StaleTracker(options.staleMs);
+  }
+
+  /** Scans every stale/5 (at least every 2 s): a dead holder's lock is free within the stale period plus that. */
+  start(): void {
+    const every = Math.min(2_000, Math.max(200, Math.floor(this.options.staleMs / 5)));
+    this.timer = setInterval(() => void this.scan(), every);
+    this.timer.unref();
+    void this.scan();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One pass over the lock folder; concurrent calls share the pass in progress. */
+  scan(): Promise<void> {
+    this.scanning ??= this.scanOnce()
+      .catch((err: unknown) => this.options.log.warn({ err }, 'lock folder scan failed'))
+      .finally(() => {
+        this.scanning = null;
+      });
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
+    const entries = await readdir(this.options.dir);
+    const locks = new Set<string>();
+    const holders = new Set<string>();
+    for (const entry of entries) {
+      const id = lockIdFromEntry(entry);
+      if (id) locks.add(id);
+      else if (entry.endsWith(HOLDER_SUFFIX) && isLockId(entry.slice(0, -HOLDER_SUFFIX.length))) {
+        holders.add(entry.slice(0, -HOLDER_SUFFIX.length));
+      }
+    }
+    this.tracker.retain(locks);
+    for (const id of locks) {
+      const mtimeMs = await this.mtimeOf(id);
+      if (mtimeMs === null) continue;
+      const verdict = this.tracker.observe(id, mtimeMs, performance.now(), Date.now());
+      if (verdict.stale) await this.takeOver(id, 'stale', mtimeMs, verdict.futureMs);
+    }
+    // A holder record without its lock outlived a crash between the two removals: drop it on the second sighting.
+    for (const id of holders) {
+      if (locks.has(id)) continue;
+      if (this.lonelyHolders.has(id)) await rm(this.holderPath(id), { force: true });
+      else this.lonelyHolders.add(id);
+    }
+    for (const id of this.lonelyHolders) if (!holders.has(id) || locks.has(id)) this.lonelyHolders.delete(id);
+  }
+
+  /** A worker of this instance died: its locks are freed now, not after the stale period. */
+  async releaseDeadWorker(pid: number): Promise<void> {
+    const entries = await readdir(this.options.dir).catch(() => [] as string[]);
+    for (const entry of entries) {
+      if (!entry.endsWith(HOLDER_SUFFIX)) continue;
+      const id = entry.slice(0, -HOLDER_SUFFIX.length);
+      const holder = await readHolder(this.holderPath(id));
+      if (holder?.pid === pid && holder.instance === this.options.instance) {
+        const mtimeMs = await this.mtimeOf(id);
+        if (mtimeMs !== null) await this.takeOver(id, 'dead-worker', mtimeMs, 0, holder);
+      }
+    }
+  }
+
+  private holderPath(id: string): string {
+    return join(this.options.dir, id + HOLDER_SUFFIX);
+  }
+
+  private async mtimeOf(id: string): Promise<number | null> {
+    return stat(join(this.options.dir, id + LOCK_SUFFIX)).then(
+      (s) => s.mtimeMs,
+      () => null,
+    );
+  }
+
+  private async takeOver(
+    id: string,
+    reason: TakeoverReason,
+    observedMtimeMs: number,
+    futureMs: number,
+    known?: LockHolder,
+  ): Promise<void> {
+    const holder = known ?? (await readHolder(this.holderPath(id)));
+    // Re-check right before removing: the holder may have refreshed, or released and someone re-locked.
+    // The window between this stat and the rmdir is two syscalls (see docs/LOCKS.md, known limits).
+    if ((await this.mtimeOf(id)) !== observedMtimeMs) return;
+    await rmdir(join(this.options.dir, id + LOCK_SUFFIX)).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOTEMPTY')
+        await rm(join(this.options.dir, id + LOCK_SUFFIX), { recursive: true, force: true });
+    });
+    if (
+      holder?.temp &&
+      basename(holder.temp).startsWith('.filehive-') &&
+      holder.temp.startsWith(`${this.options.root}/`)
+    ) {
+      await rm(holder.temp, { force: true }).catch(() => undefined);
+    }
+    // Remove the record only if it is still the dead holder's (a new holder may have written its own).
+    const current = await readHolder(this.holderPath(id));
+    if (current && holder && current.since === holder.since && current.pid === holder.pid) {
+      await rm(this.holderPath(id), { force: true }).catch(() => undefined);
+    }
+    this.tracker.forget(id);
+    this.options.onTakeover?.(reason, futureMs);
+    const fields = { lock: id, reason, op: holder?.op, holderHost: holder?.host, holderPid: holder?.pid };
+    if (futureMs > 1000) {
+      this.options.log.warn(
+        { ...fields, futureMs: Math.round(futureMs) },
+        'took over a lock dated in the future',
+      );
+    } else {
+      this.options.log.info(fields, 'took over a lock whose holder is gone');
+    }
+  }
+}

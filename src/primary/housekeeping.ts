@@ -1,0 +1,73 @@
+// The primary's background care of the lock folder and the tree: the lock janitor, and the sweep for
+// orphaned upload temp files at start and every --sweep-interval.
+import type { ServerConfig } from '../config/server-config.js';
+import { LockJanitor, type TakeoverReason } from '../locks/janitor.js';
+import { LockManager } from '../locks/lock-manager.js';
+import type { Logger } from '../log/logger.js';
+import { sweepTempFiles } from '../storage/temp-sweeper.js';
+
+export interface HousekeepingEvents {
+  onTakeover?: (reason: TakeoverReason, futureMs: number) => void;
+  onSwept?: (count: number) => void;
+}
+
+export class Housekeeping {
+  readonly janitor: LockJanitor;
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly config: ServerConfig,
+    private readonly log: Logger,
+    private readonly locks: LockManager,
+    instance: string,
+    private readonly events: HousekeepingEvents,
+  ) {
+    this.janitor = new LockJanitor({
+      dir: config.lockDir,
+      root: config.root,
+      staleMs: config.lockStaleMs,
+      instance,
+      log,
+      ...(events.onTakeover ? { onTakeover: events.onTakeover } : {}),
+    });
+  }
+
+  static async create(config: ServerConfig, log: Logger, instance: string, events: HousekeepingEvents = {}) {
+    const locks = await LockManager.open({
+      dir: config.lockDir,
+      staleMs: config.lockStaleMs,
+      waitMs: 0,
+      instance,
+    });
+    return new Housekeeping(config, log, locks, instance, events);
+  }
+
+  start(): void {
+    this.janitor.start();
+    void this.sweep();
+    if (this.config.sweepIntervalMs > 0) {
+      this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+  }
+
+  stop(): void {
+    this.janitor.stop();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+
+  async sweep(): Promise<void> {
+    try {
+      const { scanned, removed } = await sweepTempFiles({
+        root: this.config.root,
+        olderThanMs: this.config.lockStaleMs,
+        isHeld: (id) => this.locks.isHeld(id),
+      });
+      if (removed.length > 0)
+        this.log.info({ scanned, removed: removed.length }, 'removed orphaned upload temp files');
+      this.events.onSwept?.(removed.length);
+    } catch (err) {
+      this.log.warn({ err }, 'temp file sweep failed');
+    }
+  }
+}
