@@ -89,13 +89,13 @@ export async function upload(session: Session, request: UploadRequest): Promise<
   const lock = await locks.acquire([target.key], 'upload', tempPath);
   let file: FileHandle | null = null;
   let bodyDone = false;
+  let serverHex = '';
   try {
     file = await createTempFile(tempPath).catch((err: unknown) => {
       // The folder was removed after the name was resolved (e.g. by RMDIR): a clean NOT_FOUND.
       throw fromErrno(err, 'the folder does not exist');
     });
     session.send(encodeReply('GO', { size: request.size }));
-    let serverHex: string;
     try {
       serverHex = await receiveBody(session, file, request, lock.signal);
     } catch (err) {
@@ -117,13 +117,6 @@ export async function upload(session: Session, request: UploadRequest): Promise<
     });
     tempPath = null;
     if (config.fsync) await fsyncDir(target.dir);
-    session.send(
-      encodeReply('OK', {
-        size: request.size,
-        checksum: formatChecksum(request.checksum, serverHex),
-        msg: `stored ${target.virtual}`,
-      }),
-    );
   } finally {
     if (!bodyDone && lock.signal.aborted)
       session.log.warn({ path: target.virtual }, 'upload lock lost, discarded');
@@ -131,4 +124,12 @@ export async function upload(session: Session, request: UploadRequest): Promise<
     if (tempPath !== null) await removeQuietly(tempPath);
     await lock.release();
   }
+  // Replied only after the release: a client that hears OK may use the name at once, from any session.
+  session.send(
+    encodeReply('OK', {
+      size: request.size,
+      checksum: formatChecksum(request.checksum, serverHex),
+      msg: `stored ${target.virtual}`,
+    }),
+  );
 }
