@@ -1,6 +1,6 @@
 // The lock coordinator: per-name exclusive locks in one lock folder shared by every worker and every
 // instance on the storage root. The only module that uses proper-lockfile (docs/LOCKS.md).
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -121,9 +121,15 @@ export class LockManager {
           throw err;
         });
         if (release) {
-          await writeFile(base + HOLDER_SUFFIX, JSON.stringify(holder)).catch(() => undefined);
+          // Written before the caller goes on: a session refused right after this one's GO must be
+          // told what holds the name.
+          const recorded = await writeFile(base + HOLDER_SUFFIX, JSON.stringify(holder)).then(
+            () => true,
+            () => false,
+          );
           return async () => {
-            await rm(base + HOLDER_SUFFIX, { force: true }).catch(() => undefined);
+            // The record goes first: once the lock is released, the next holder may write its own.
+            if (recorded) await unlink(base + HOLDER_SUFFIX).catch(() => undefined);
             if (this.held.get(key) === holder) this.held.delete(key);
             await release().catch(() => undefined);
           };
@@ -165,7 +171,16 @@ export class LockManager {
 
   private async busy(key: string, base: string): Promise<FilehiveError> {
     const holder = this.held.get(key) ?? (await readHolder(base + HOLDER_SUFFIX));
-    if (!holder) return new FilehiveError('BUSY', 'the name is locked by another session');
+    if (!holder) {
+      // The record is not written yet (or was lost): the lock folder's birth time still says since when.
+      const born = await stat(base + LOCK_SUFFIX).then(
+        (s) => s.birthtimeMs,
+        () => 0,
+      );
+      if (born <= 0) return new FilehiveError('BUSY', 'the name is locked by another session');
+      const since = new Date(born).toISOString();
+      return new FilehiveError('BUSY', `locked by another session since ${since}`, { fields: { since } });
+    }
     const since = new Date(holder.since).toISOString();
     const article = /^[aeiou]/.test(holder.op) ? 'an' : 'a';
     return new FilehiveError('BUSY', `locked by ${article} ${holder.op} since ${since}`, {

@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { lstat, rename } from 'node:fs/promises';
 import { FilehiveError, fromErrno } from '../../errors.js';
+import type { LockHandle } from '../../locks/lock-manager.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksum.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
 import { encodeReply, MAX_LINE_BYTES, parseRequest } from '../../protocol/messages.js';
@@ -82,19 +83,34 @@ async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm
 export async function upload(session: Session, request: UploadRequest): Promise<void> {
   const { jail, locks, config } = session.ctx;
   const target = await jail.resolveName(resolveVirtualPath(session.cwd, request.path));
-  const existing = await lstat(target.path).catch(() => null);
-  if (existing?.isDirectory()) throw new FilehiveError('IS_A_DIRECTORY', 'a folder has this name');
   // The temp file's name is recorded with the lock, so whoever takes a dead holder's lock over removes it.
   let tempPath: string | null = tempPathFor(target.dir, locks.idOf(target.key));
-  const lock = await locks.acquire([target.key], 'upload', tempPath);
-  let file: FileHandle | null = null;
+  // Checking the target, locking and creating the temp file are independent: run them together.
+  const [existing, locked, created] = await Promise.allSettled([
+    lstat(target.path),
+    locks.acquire([target.key], 'upload', tempPath),
+    createTempFile(tempPath),
+  ]);
+  const failure =
+    existing.status === 'fulfilled' && existing.value.isDirectory()
+      ? new FilehiveError('IS_A_DIRECTORY', 'a folder has this name')
+      : locked.status === 'rejected'
+        ? locked.reason
+        : created.status === 'rejected'
+          ? // The folder was removed after the name was resolved (e.g. by RMDIR): a clean NOT_FOUND.
+            fromErrno(created.reason, 'the folder does not exist')
+          : null;
+  if (failure) {
+    if (created.status === 'fulfilled') await created.value.close().catch(() => undefined);
+    if (created.status === 'fulfilled') await removeQuietly(tempPath);
+    if (locked.status === 'fulfilled') await locked.value.release();
+    throw failure;
+  }
+  const lock = (locked as PromiseFulfilledResult<LockHandle>).value;
+  let file: FileHandle | null = (created as PromiseFulfilledResult<FileHandle>).value;
   let bodyDone = false;
   let serverHex = '';
   try {
-    file = await createTempFile(tempPath).catch((err: unknown) => {
-      // The folder was removed after the name was resolved (e.g. by RMDIR): a clean NOT_FOUND.
-      throw fromErrno(err, 'the folder does not exist');
-    });
     session.send(encodeReply('GO', { size: request.size }));
     try {
       serverHex = await receiveBody(session, file, request, lock.signal);

@@ -1,0 +1,94 @@
+// Cost of locking: one acquire+release, and 4 KiB uploads with and without locks, measured in the same
+// run and reported as ratios (median of the rounds, with min and max). `--quick` for a smoke run.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FilehiveClient } from '../src/client/client.js';
+import { LockManager } from '../src/locks/lock-manager.js';
+import { fmt, summarize } from './lib/stats.js';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 1 : 3;
+const LOCK_OPS = quick ? 200 : 3000;
+const FILES = quick ? 100 : 1000;
+
+async function lockCycleMicros(dir: string): Promise<number> {
+  const locks = await LockManager.open({ dir, staleMs: 10_000, waitMs: 0, instance: 'bench' });
+  const started = performance.now();
+  for (let i = 0; i < LOCK_OPS; i++) {
+    const handle = await locks.acquire([`bench/${i % 64}`], 'upload');
+    await handle.release();
+  }
+  return ((performance.now() - started) * 1000) / LOCK_OPS;
+}
+
+async function startServe(root: string, mode: 'locks' | 'no-locks') {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/serve-one.ts', root, mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout.on('data', (chunk: Buffer) => {
+      const m = /port (\d+)/.exec(chunk.toString());
+      if (m) resolve(Number(m[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
+  });
+  return { port, stop: () => proc.kill('SIGTERM') };
+}
+
+async function smallUploadsPerSecond(mode: 'locks' | 'no-locks', source: string): Promise<number> {
+  const root = await mkdtemp(join(tmpdir(), `filehive-bench-${mode}-`));
+  const server = await startServe(root, mode);
+  try {
+    const client = await FilehiveClient.connect({ host: '127.0.0.1', port: server.port });
+    const started = performance.now();
+    for (let i = 0; i < FILES; i++) await client.upload(source, { remoteName: `f${i}.bin` });
+    const seconds = (performance.now() - started) / 1000;
+    await client.close();
+    return FILES / seconds;
+  } finally {
+    server.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export async function runLockBench(): Promise<Record<string, unknown>> {
+  const work = await mkdtemp(join(tmpdir(), 'filehive-bench-'));
+  const source = join(work, 'small.bin');
+  await writeFile(source, Buffer.alloc(4096, 7));
+  await mkdir(join(work, 'locks'));
+  const cycles: number[] = [];
+  const withLocks: number[] = [];
+  const without: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    cycles.push(await lockCycleMicros(join(work, 'locks')));
+    // Alternate the order so drift on a shared machine hits both sides alike.
+    if (r % 2 === 0) {
+      withLocks.push(await smallUploadsPerSecond('locks', source));
+      without.push(await smallUploadsPerSecond('no-locks', source));
+    } else {
+      without.push(await smallUploadsPerSecond('no-locks', source));
+      withLocks.push(await smallUploadsPerSecond('locks', source));
+    }
+  }
+  await rm(work, { recursive: true, force: true });
+  const ratios = withLocks.map((w, i) => w / (without[i] as number));
+  const cycle = summarize(cycles);
+  const on = summarize(withLocks);
+  const off = summarize(without);
+  const ratio = summarize(ratios);
+  console.log(`lock acquire+release          ${fmt(cycle.median)} µs   (min ${fmt(cycle.min)}, max ${fmt(cycle.max)})`);
+  console.log(`4 KiB uploads, locks on       ${fmt(on.median, 0)} files/s (min ${fmt(on.min, 0)}, max ${fmt(on.max, 0)})`);
+  console.log(`4 KiB uploads, locks off      ${fmt(off.median, 0)} files/s (min ${fmt(off.min, 0)}, max ${fmt(off.max, 0)})`);
+  console.log(`on / off                      ${fmt(ratio.median, 2)}x (min ${fmt(ratio.min, 2)}, max ${fmt(ratio.max, 2)}); target >= 0.77x (at most 30% slower)`);
+  return { lockCycleMicros: cycle, uploadsPerSecondLocks: on, uploadsPerSecondNoLocks: off, ratio, rounds: ROUNDS, files: FILES };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await runLockBench();
+  await mkdir('bench/results', { recursive: true });
+  const file = join('bench/results', `locks-${new Date().toISOString().replaceAll(':', '-')}.json`);
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote ${file}`);
+}
