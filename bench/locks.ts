@@ -78,11 +78,26 @@ export async function runLockBench(): Promise<Record<string, unknown>> {
   const on = summarize(withLocks);
   const off = summarize(without);
   const ratio = summarize(ratios);
-  console.log(`lock acquire+release          ${fmt(cycle.median)} µs   (min ${fmt(cycle.min)}, max ${fmt(cycle.max)})`);
-  console.log(`4 KiB uploads, locks on       ${fmt(on.median, 0)} files/s (min ${fmt(on.min, 0)}, max ${fmt(on.max, 0)})`);
-  console.log(`4 KiB uploads, locks off      ${fmt(off.median, 0)} files/s (min ${fmt(off.min, 0)}, max ${fmt(off.max, 0)})`);
-  console.log(`on / off                      ${fmt(ratio.median, 2)}x (min ${fmt(ratio.min, 2)}, max ${fmt(ratio.max, 2)}); target >= 0.77x (at most 30% slower)`);
-  return { lockCycleMicros: cycle, uploadsPerSecondLocks: on, uploadsPerSecondNoLocks: off, ratio, rounds: ROUNDS, files: FILES };
+  console.log(
+    `lock acquire+release          ${fmt(cycle.median)} µs   (min ${fmt(cycle.min)}, max ${fmt(cycle.max)})`,
+  );
+  console.log(
+    `4 KiB uploads, locks on       ${fmt(on.median, 0)} files/s (min ${fmt(on.min, 0)}, max ${fmt(on.max, 0)})`,
+  );
+  console.log(
+    `4 KiB uploads, locks off      ${fmt(off.median, 0)} files/s (min ${fmt(off.min, 0)}, max ${fmt(off.max, 0)})`,
+  );
+  console.log(
+    `on / off                      ${fmt(ratio.median, 2)}x (min ${fmt(ratio.min, 2)}, max ${fmt(ratio.max, 2)}); target >= 0.77x (at most 30% slower)`,
+  );
+  return {
+    lockCycleMicros: cycle,
+    uploadsPerSecondLocks: on,
+    uploadsPerSecondNoLocks: off,
+    ratio,
+    rounds: ROUNDS,
+    files: FILES,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,11 +1,16 @@
 // Messages between the primary and its workers: a typed union with namespaced types (prom-client owns
 // the `prom-client:` namespace on the same channel).
 
-export type PrimaryToWorker = { type: 'filehive:shutdown'; graceMs: number };
+import type { TransferInfo } from './metrics/transfers.js';
+
+export type PrimaryToWorker =
+  | { type: 'filehive:shutdown'; graceMs: number }
+  | { type: 'filehive:transfers-request'; id: number };
 
 export type WorkerToPrimary =
   | { type: 'filehive:ready'; slot: number; port: number }
-  | { type: 'filehive:fatal'; slot: number; message: string };
+  | { type: 'filehive:fatal'; slot: number; message: string }
+  | { type: 'filehive:transfers'; id: number; transfers: TransferInfo[] };
 
 export function isWorkerMessage(value: unknown): value is WorkerToPrimary {
   return (

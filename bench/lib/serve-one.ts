@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { loadServerConfig } from '../../src/config/server-config.js';
 import { LockManager } from '../../src/locks/lock-manager.js';
 import { createLogger } from '../../src/log/logger.js';
+import { TransferRegistry } from '../../src/metrics/transfers.js';
 import { Jail } from '../../src/storage/jail.js';
 import type { WorkerContext } from '../../src/worker/context.js';
 import { createFileServer } from '../../src/worker/file-server.js';
@@ -14,7 +15,12 @@ const loaded = loadServerConfig(['--root', root], {}, process.cwd());
 if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
 const config = loaded.config;
 const jail = await Jail.open(config.root);
-const real = await LockManager.open({ dir: config.lockDir, staleMs: config.lockStaleMs, waitMs: 0, instance: 'bench' });
+const real = await LockManager.open({
+  dir: config.lockDir,
+  staleMs: config.lockStaleMs,
+  waitMs: 0,
+  instance: 'bench',
+});
 const noop = {
   idOf: (key: string) => real.idOf(key),
   acquire: async () => ({ signal: new AbortController().signal, release: async () => undefined }),
@@ -27,6 +33,7 @@ const ctx: WorkerContext = {
   locks: mode === 'locks' ? real : noop,
   log: createLogger({ level: 'silent', format: 'json', proc: 'bench' }),
   version: 'bench',
+  transfers: new TransferRegistry(0),
 };
 const { server } = createFileServer(ctx);
 server.listen({ host: '127.0.0.1', port: 0 }, () => {

@@ -20,6 +20,9 @@ export interface ServerConfig {
   readonly lockStaleMs: number;
   readonly lockWaitMs: number;
   readonly sweepIntervalMs: number;
+  readonly metricsHost: string;
+  /** null: no metrics sidecar (`--metrics-port off`). */
+  readonly metricsPort: number | null;
 }
 
 interface OptionSpec {
@@ -71,6 +74,18 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     arg: 'SECONDS',
     help: 'how often orphaned upload temp files are looked for, 0 = only at start (default 600)',
+  },
+  {
+    flag: 'metrics-host',
+    kind: 'string',
+    arg: 'HOST',
+    help: 'address of the metrics sidecar (default 127.0.0.1)',
+  },
+  {
+    flag: 'metrics-port',
+    kind: 'string',
+    arg: 'PORT',
+    help: 'port of the metrics sidecar, 0 picks a free one, off disables it (default 9401)',
   },
   { flag: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -214,6 +229,10 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     lockWaitMs: integer(raw, 'lock-wait', 0, 0, 3_600_000, errors),
     // A full walk of the tree: rare, since the janitor already removes the temp files of dead holders.
     sweepIntervalMs: seconds(raw, 'sweep-interval', 600, 0, 86_400, errors),
+    // Loopback by default: metrics and /transfers show paths; expose them on purpose only.
+    metricsHost: String(raw.get('metrics-host') ?? '127.0.0.1'),
+    metricsPort:
+      raw.get('metrics-port') === 'off' ? null : integer(raw, 'metrics-port', 9401, 0, 65535, errors),
   });
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config, help: raw.get('help') === true };

@@ -1,13 +1,50 @@
 // The primary: validates the setup, forks the workers, prints the ready line, and runs the shutdown.
 
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { AggregatorRegistry } from 'prom-client';
 import type { ServerConfig } from '../config/server-config.js';
 import { ensureLockSettings, LockSettingsMismatch } from '../locks/lock-settings.js';
 import { createLogger } from '../log/logger.js';
+import { createPrimaryMetrics, type PrimaryMetrics } from '../metrics/primary-metrics.js';
 import { Jail } from '../storage/jail.js';
 import { VERSION } from '../version.js';
 import { Housekeeping } from './housekeeping.js';
+import { createMetricsSidecar } from './metrics-sidecar.js';
 import { Supervisor } from './supervisor.js';
+
+/** Starts the metrics sidecar (unless --metrics-port off) and prints where it listens. */
+async function startSidecar(
+  config: ServerConfig,
+  supervisor: Supervisor,
+  primaryMetrics: PrimaryMetrics,
+): Promise<FastifyInstance | null> {
+  if (config.metricsPort === null) return null;
+  const startedAt = Date.now();
+  const app = createMetricsSidecar({
+    aggregator: new AggregatorRegistry(),
+    primary: primaryMetrics,
+    workers: () => ({ ready: supervisor.readyCount, expected: supervisor.expectedCount }),
+    transfers: () => supervisor.collectTransfers(1_000),
+    startedAt,
+  });
+  try {
+    await app.listen({ host: config.metricsHost, port: config.metricsPort });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason = e.code === 'EADDRINUSE' ? 'address already in use' : (e.code ?? e.message);
+    process.stderr.write(
+      `filehive-server: cannot listen for metrics on ${config.metricsHost}:${config.metricsPort}: ${reason}\n`,
+    );
+    process.exit(1);
+  }
+  const address = app.server.address() as AddressInfo;
+  process.stdout.write(
+    `filehive metrics on http://${formatHost(config.metricsHost)}:${address.port}/metrics\n`,
+  );
+  return app;
+}
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
@@ -38,8 +75,14 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
   log.info({ config }, 'starting');
 
   const instance = randomBytes(6).toString('hex');
-  const housekeeping = await Housekeeping.create(config, log, instance);
+  const primaryMetrics = createPrimaryMetrics();
+  const housekeeping = await Housekeeping.create(config, log, instance, {
+    onTakeover: (reason, futureMs) => primaryMetrics.lockTakenOver(reason, futureMs),
+    onSwept: (count) => primaryMetrics.tempFilesSwept(count),
+  });
   const supervisor = new Supervisor(config, log, instance);
+  supervisor.on('restart', () => primaryMetrics.workerRestarted());
+  const sidecar = await startSidecar(config, supervisor, primaryMetrics);
   supervisor.on('exit', (_slot: number, pid: number | undefined) => {
     if (pid !== undefined) void housekeeping.janitor.releaseDeadWorker(pid);
   });
@@ -70,10 +113,13 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
     stopping = true;
     log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
     housekeeping.stop();
-    void supervisor.stop(config.shutdownGraceMs).then(() => {
-      log.info('stopped');
-      process.exit(0);
-    });
+    // The sidecar closes first, so a last scrape does not wait on workers that are leaving.
+    void (sidecar?.close() ?? Promise.resolve())
+      .then(() => supervisor.stop(config.shutdownGraceMs))
+      .then(() => {
+        log.info('stopped');
+        process.exit(0);
+      });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

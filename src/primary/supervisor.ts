@@ -10,6 +10,7 @@ import {
   WORKER_SLOT_ENV,
 } from '../ipc.js';
 import type { Logger } from '../log/logger.js';
+import type { TransferInfo } from '../metrics/transfers.js';
 import { nextBackoff } from './backoff.js';
 
 interface Slot {
@@ -20,10 +21,12 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-/** Events: 'ready' (slot, port), 'fatal' (message), 'exit' (slot, pid, code, signal). */
+/** Events: 'ready' (slot, port), 'fatal' (message), 'exit' (slot, pid, code, signal), 'restart' (slot). */
 export class Supervisor extends EventEmitter {
   private readonly slots: Slot[];
   private stopping = false;
+  private nextRequest = 1;
+  private readonly pendingTransfers = new Map<number, (transfers: TransferInfo[]) => void>();
   restarts = 0;
 
   constructor(
@@ -71,6 +74,8 @@ export class Supervisor extends EventEmitter {
         this.emit('ready', index, message.port);
       } else if (message.type === 'filehive:fatal') {
         this.emit('fatal', message.message);
+      } else if (message.type === 'filehive:transfers') {
+        this.pendingTransfers.get(message.id)?.(message.transfers);
       }
     });
     worker.on('exit', (code, signal) => this.onExit(index, worker, code, signal));
@@ -86,6 +91,7 @@ export class Supervisor extends EventEmitter {
     const uptime = Date.now() - slot.startedAt;
     slot.backoffMs = nextBackoff(slot.backoffMs, uptime);
     this.restarts++;
+    this.emit('restart', index);
     this.log.warn(
       { worker: index, pid: worker.process.pid, code, signal, uptimeMs: uptime, respawnInMs: slot.backoffMs },
       `worker ${index} died (${signal ? `signal ${signal}` : `exit code ${code}`}), replacing it`,
@@ -112,6 +118,31 @@ export class Supervisor extends EventEmitter {
       worker.once('exit', () => clearTimeout(kill));
     }
     await Promise.all(exits);
+  }
+
+  /** Asks every live worker for its running transfers; a worker silent for `timeoutMs` is left out. */
+  async collectTransfers(timeoutMs: number): Promise<TransferInfo[]> {
+    const asks = this.slots
+      .map((slot) => slot.worker)
+      .filter((worker): worker is Worker => worker !== null && worker.isConnected())
+      .map(
+        (worker) =>
+          new Promise<TransferInfo[]>((resolve) => {
+            const id = this.nextRequest++;
+            const timer = setTimeout(() => {
+              this.pendingTransfers.delete(id);
+              resolve([]);
+            }, timeoutMs);
+            this.pendingTransfers.set(id, (transfers) => {
+              clearTimeout(timer);
+              this.pendingTransfers.delete(id);
+              resolve(transfers);
+            });
+            const message: PrimaryToWorker = { type: 'filehive:transfers-request', id };
+            worker.send(message);
+          }),
+      );
+    return (await Promise.all(asks)).flat();
   }
 
   /** Immediate stop (a second Ctrl-C). */

@@ -1,6 +1,7 @@
 import type { ServerConfig } from '../config/server-config.js';
 import type { LockManager } from '../locks/lock-manager.js';
 import type { Logger } from '../log/logger.js';
+import type { TransferRegistry } from '../metrics/transfers.js';
 import type { Jail } from '../storage/jail.js';
 
 /** What every session of a worker shares. */
@@ -10,4 +11,5 @@ export interface WorkerContext {
   readonly locks: LockManager;
   readonly log: Logger;
   readonly version: string;
+  readonly transfers: TransferRegistry;
 }

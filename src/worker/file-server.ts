@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { metrics } from '../metrics/worker-metrics.js';
 import type { WorkerContext } from './context.js';
 import { Session } from './session.js';
 
@@ -17,6 +18,8 @@ export function createFileServer(ctx: WorkerContext): FileServer {
   const options = { noDelay: true, highWaterMark: SOCKET_HIGH_WATER } as { noDelay: boolean };
   const server = createServer(options, (socket: Socket) => {
     socket.setNoDelay(true);
+    metrics.connectionOpened();
+    socket.once('close', () => metrics.connectionClosed());
     const session = new Session(socket, ctx, nextId++);
     const running = session
       .run()

@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import { type ERROR_CODES, FilehiveError, fromErrno } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { metrics } from '../metrics/worker-metrics.js';
 import { CHECKSUM_ALGORITHMS } from '../protocol/checksum.js';
 import {
   encodeError,
@@ -67,6 +68,7 @@ export class Session {
         }
         const parsed = parseRequest(line);
         if (!parsed.ok) {
+          metrics.commandDone('INVALID', parsed.code);
           this.log.info({ code: parsed.code, reason: parsed.message }, 'bad request');
           this.send(encodeError(parsed.code, parsed.message));
           continue;
@@ -107,6 +109,7 @@ export class Session {
       this.send(encodeError(failure.code, failure.message, failure.fields));
     } finally {
       this.busy = false;
+      metrics.commandDone(request.verb, code);
       this.log.debug({ verb: request.verb, code, ms: Math.round(performance.now() - started) }, 'command');
     }
   }

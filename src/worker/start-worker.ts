@@ -1,5 +1,6 @@
 // A worker process: serves the file protocol on the port the primary shares with it.
 import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry } from 'prom-client';
 import type { ServerConfig } from '../config/server-config.js';
 import {
   INSTANCE_ENV,
@@ -10,6 +11,8 @@ import {
 } from '../ipc.js';
 import { LockManager } from '../locks/lock-manager.js';
 import { createLogger } from '../log/logger.js';
+import { TransferRegistry } from '../metrics/transfers.js';
+import { initWorkerMetrics, metrics } from '../metrics/worker-metrics.js';
 import { Jail } from '../storage/jail.js';
 import { VERSION } from '../version.js';
 import type { WorkerContext } from './context.js';
@@ -22,6 +25,9 @@ function send(message: WorkerToPrimary): void {
 export async function startWorker(): Promise<void> {
   const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as ServerConfig;
   const slot = Number(process.env[WORKER_SLOT_ENV] ?? 0);
+  // prom-client answers the primary's aggregation only where an AggregatorRegistry was constructed.
+  new AggregatorRegistry();
+  initWorkerMetrics(slot);
   const log = createLogger({ level: config.logLevel, format: config.logFormat, proc: `worker ${slot}` });
   const jail = await Jail.open(config.root);
   const locks = await LockManager.open({
@@ -29,10 +35,15 @@ export async function startWorker(): Promise<void> {
     staleMs: config.lockStaleMs,
     waitMs: config.lockWaitMs,
     instance: process.env[INSTANCE_ENV] ?? 'unknown',
-    onCompromised: (key, err) =>
-      log.error({ key, reason: err.message }, 'lock compromised, aborting its operation'),
+    onCompromised: (key, err) => {
+      metrics.lockCompromised();
+      log.error({ key, reason: err.message }, 'lock compromised, aborting its operation');
+    },
+    onBusy: (op) => metrics.lockBusy(op),
+    onAcquired: (op, waitedMs) => metrics.lockAcquired(op, waitedMs),
   });
-  const ctx: WorkerContext = { config, jail, locks, log, version: VERSION };
+  const transfers = new TransferRegistry(slot);
+  const ctx: WorkerContext = { config, jail, locks, log, version: VERSION, transfers };
   const { server, sessions } = createFileServer(ctx);
 
   let stopping = false;
@@ -55,7 +66,11 @@ export async function startWorker(): Promise<void> {
   };
 
   process.on('message', (message) => {
-    if (isPrimaryMessage(message) && message.type === 'filehive:shutdown') shutdown(message.graceMs);
+    if (!isPrimaryMessage(message)) return;
+    if (message.type === 'filehive:shutdown') shutdown(message.graceMs);
+    else if (message.type === 'filehive:transfers-request') {
+      send({ type: 'filehive:transfers', id: message.id, transfers: transfers.list() });
+    }
   });
   // A terminal's Ctrl-C reaches the whole process group: treat it as the primary's shutdown.
   process.on('SIGINT', () => shutdown(config.shutdownGraceMs));

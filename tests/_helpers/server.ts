@@ -11,6 +11,8 @@ export const CLIENT_JS = resolve('dist/client.js');
 export interface RunningServer {
   readonly host: string;
   readonly port: number;
+  /** `http://127.0.0.1:PORT` of the metrics sidecar, or null when it is off. */
+  readonly metricsUrl: string | null;
   readonly root: string;
   readonly proc: ChildProcess;
   /** Everything the server printed so far (stdout and stderr). */
@@ -28,6 +30,9 @@ export interface StartOptions {
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'filehive-test-')));
+  const extra = options.args ?? [];
+  // Every test server gets its own free metrics port unless the test chooses one.
+  const metrics = extra.includes('--metrics-port') ? [] : ['--metrics-port', '0'];
   const proc = spawn(
     process.execPath,
     [
@@ -38,7 +43,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       root,
       '--workers',
       String(options.workers ?? 2),
-      ...(options.args ?? []),
+      ...metrics,
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
@@ -65,9 +71,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
   });
   const exited = once(proc, 'exit');
+  const metricsUrl = /metrics on (http:\/\/[^\s]+)\/metrics/.exec(output)?.[1] ?? null;
   return {
     host: '127.0.0.1',
     port,
+    metricsUrl,
     root,
     proc,
     output: () => output,

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { FilehiveError, fromErrno } from '../../errors.js';
+import type { Transfer } from '../../metrics/transfers.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
 import { encodeReply } from '../../protocol/messages.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
@@ -26,11 +27,13 @@ export async function download(session: Session, request: { path: string; checks
   const file = await open(target.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
     throw fromErrno(err, 'no such file');
   });
+  let transfer: Transfer | undefined;
   try {
     const { size } = await file.stat();
     const hash = createChecksum(request.checksum);
     const socket = session.socket;
     session.send(encodeReply('DATA', { size, checksum: request.checksum }));
+    transfer = session.ctx.transfers.begin('download', virtual, size);
     let position = 0;
     while (position < size) {
       const buffer = Buffer.allocUnsafe(Math.min(CHUNK, size - position));
@@ -45,6 +48,7 @@ export async function download(session: Session, request: { path: string; checks
       hash.update(chunk);
       if (socket.destroyed) throw new ConnectionLost('connection closed');
       socket.write(chunk);
+      transfer.progress(bytesRead);
       position += bytesRead;
       if (socket.writableLength >= WINDOW) await waitForDrain(socket);
     }
@@ -55,6 +59,10 @@ export async function download(session: Session, request: { path: string; checks
         msg: `sent ${virtual}`,
       }),
     );
+    transfer.end('OK');
+  } catch (err) {
+    transfer?.end(err instanceof ConnectionLost ? 'DISCONNECTED' : fromErrno(err).code);
+    throw err;
   } finally {
     await file.close();
   }

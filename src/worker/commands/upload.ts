@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { lstat, rename } from 'node:fs/promises';
 import { FilehiveError, fromErrno } from '../../errors.js';
 import type { LockHandle } from '../../locks/lock-manager.js';
+import type { Transfer } from '../../metrics/transfers.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksum.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
 import { encodeReply, MAX_LINE_BYTES, parseRequest } from '../../protocol/messages.js';
@@ -32,7 +33,13 @@ async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
 }
 
 /** Reads exactly `size` body bytes into the file, hashing as they come. */
-async function receiveBody(session: Session, file: FileHandle, request: UploadRequest, signal: AbortSignal) {
+async function receiveBody(
+  session: Session,
+  file: FileHandle,
+  request: UploadRequest,
+  signal: AbortSignal,
+  transfer: Transfer,
+) {
   const hash = createChecksum(request.checksum);
   let remaining = request.size;
   // A lost lock must stop the upload even while the client sends nothing.
@@ -45,10 +52,13 @@ async function receiveBody(session: Session, file: FileHandle, request: UploadRe
   while (remaining > 0) {
     const chunks = await Promise.race([session.input.chunks(Math.min(remaining, MAX_WRITE)), aborted]);
     if (chunks.length === 0) throw new ConnectionLost('connection closed during upload');
+    let received = 0;
     for (const chunk of chunks) {
       hash.update(chunk);
-      remaining -= chunk.length;
+      received += chunk.length;
     }
+    remaining -= received;
+    transfer.progress(received);
     try {
       await writeAll(file, chunks);
     } catch (err) {
@@ -110,10 +120,12 @@ export async function upload(session: Session, request: UploadRequest): Promise<
   let file: FileHandle | null = (created as PromiseFulfilledResult<FileHandle>).value;
   let bodyDone = false;
   let serverHex = '';
+  const transfer = session.ctx.transfers.begin('upload', target.virtual, request.size);
+  let outcome = 'INTERNAL';
   try {
     session.send(encodeReply('GO', { size: request.size }));
     try {
-      serverHex = await receiveBody(session, file, request, lock.signal);
+      serverHex = await receiveBody(session, file, request, lock.signal, transfer);
     } catch (err) {
       // Body bytes may still be on the way: this session can only be closed after the reply.
       session.desynced = true;
@@ -133,7 +145,12 @@ export async function upload(session: Session, request: UploadRequest): Promise<
     });
     tempPath = null;
     if (config.fsync) await fsyncDir(target.dir);
+    outcome = 'OK';
+  } catch (err) {
+    outcome = err instanceof ConnectionLost ? 'DISCONNECTED' : fromErrno(err).code;
+    throw err;
   } finally {
+    transfer.end(outcome);
     if (!bodyDone && lock.signal.aborted)
       session.log.warn({ path: target.virtual }, 'upload lock lost, discarded');
     await file?.close().catch(() => undefined);
