@@ -1,0 +1,290 @@
+// The filehive Grafana dashboard as code. `npm run dashboard` writes grafana/dashboards/filehive.json;
+// tests compare that file with renderDashboard() and evaluate every QUERIES expression against a real
+// Prometheus scraping a real server, so the dashboard shows exactly what was tested.
+//
+// PromQL rules followed here (STACK-NOTES 2.3 to 2.5):
+// - worker counters are per worker (`worker="<slot>"`, reused by a replacement), so a worker restart is
+//   an ordinary counter reset: always rate() first, then sum; never sum first.
+// - gauges that count things (transfers, connections, pending bytes) add up across workers; per-process
+//   gauges (memory, event-loop lag) do not, and are shown `by (worker)`.
+// - histograms are summed by `le` (identical buckets in every worker) before histogram_quantile().
+// - `$__rate_interval` (>= 4 scrape intervals) keeps rate() from seeing fewer than two samples.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  LegendDisplayMode,
+  LegendPlacement,
+  VizLegendOptionsBuilder,
+} from '@grafana/grafana-foundation-sdk/common';
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DatasourceVariableBuilder,
+  RowBuilder,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+
+const R = '$__rate_interval';
+
+/** Upload or download byte rate of one counter, labelled with its direction, per worker. */
+function byteRate(direction: 'upload' | 'download'): string {
+  return `label_replace(rate(filehive_${direction}_bytes_total[${R}]), "direction", "${direction}", "", "")`;
+}
+
+/** Every panel's PromQL, keyed by target; Grafana macros are left in (tests substitute durations). */
+export const QUERIES = {
+  // The two byte counters carry no direction label; label_replace adds it per worker series, so the
+  // outer sum still runs after rate() and a restarted worker's reset is handled per series.
+  byteRate: `sum by (direction) (${byteRate('upload')} or ${byteRate('download')})`,
+  throughputP50: `histogram_quantile(0.5, sum by (le, direction) (rate(filehive_transfer_throughput_bytes_per_second_bucket[${R}])))`,
+  throughputP90: `histogram_quantile(0.9, sum by (le, direction) (rate(filehive_transfer_throughput_bytes_per_second_bucket[${R}])))`,
+  transfersCompleted: `sum by (direction) (rate(filehive_transfers_completed_total[${R}]))`,
+  transfersFailed: `sum by (direction, code) (rate(filehive_transfers_failed_total[${R}]))`,
+  transfersActive: 'sum by (direction) (filehive_transfers_active)',
+  bytesPending: 'sum by (direction) (filehive_transfer_bytes_pending)',
+  connectionsActive: 'sum(filehive_connections_active)',
+  connectionsAccepted: `sum(rate(filehive_connections_accepted_total[${R}]))`,
+  commandRate: `sum by (command) (rate(filehive_commands_total[${R}]))`,
+  commandErrors: `sum by (code) (rate(filehive_commands_total{code!="OK"}[${R}]))`,
+  lockBusy: `sum by (op) (rate(filehive_lock_busy_total[${R}]))`,
+  lockWaitP50: `histogram_quantile(0.5, sum by (le) (rate(filehive_lock_wait_seconds_bucket[${R}])))`,
+  lockWaitP99: `histogram_quantile(0.99, sum by (le) (rate(filehive_lock_wait_seconds_bucket[${R}])))`,
+  lockTakeovers: `sum by (reason) (increase(filehive_lock_stale_takeovers_total[${R}]))`,
+  lockCompromised: `sum(increase(filehive_lock_compromised_total[${R}]))`,
+  workerRestarts: `sum(increase(filehive_worker_restarts_total[${R}]))`,
+  scrapeFailures: `sum(increase(filehive_metrics_aggregation_failures_total[${R}]))`,
+  // Primary gauges: one series per server; max() drops job/instance without adding anything up.
+  workersReady: 'max(filehive_workers_ready)',
+  workersExpected: 'max(filehive_workers_expected)',
+  // Per-process values: one line per worker slot, never a sum over workers.
+  memoryRss: 'max by (worker) (process_resident_memory_bytes)',
+  heapUsed: 'max by (worker) (nodejs_heap_size_used_bytes)',
+  cpu: `sum by (worker) (rate(process_cpu_seconds_total[${R}]))`,
+  eventLoopLagP99: 'max by (worker) (nodejs_eventloop_lag_p99_seconds)',
+} as const;
+
+export type QueryKey = keyof typeof QUERIES;
+
+interface PanelSpec {
+  readonly title: string;
+  readonly description: string;
+  /** A Grafana unit id: Bps, bytes, s, ops, percentunit, short. */
+  readonly unit: string;
+  readonly targets: readonly { readonly query: QueryKey; readonly legend: string }[];
+  readonly width?: number;
+}
+
+interface RowSpec {
+  readonly title: string;
+  readonly panels: readonly PanelSpec[];
+}
+
+export const ROWS: readonly RowSpec[] = [
+  {
+    title: 'Traffic',
+    panels: [
+      {
+        title: 'Upload and download byte rate',
+        description: 'Bytes moved per second by all workers, counted as they arrive or leave.',
+        unit: 'Bps',
+        width: 12,
+        targets: [{ query: 'byteRate', legend: '{{direction}}' }],
+      },
+      {
+        title: 'Per-transfer throughput',
+        description: 'Quantiles of the byte rate of single completed transfers of at least 1 MiB.',
+        unit: 'Bps',
+        width: 12,
+        targets: [
+          { query: 'throughputP50', legend: 'p50 {{direction}}' },
+          { query: 'throughputP90', legend: 'p90 {{direction}}' },
+        ],
+      },
+      {
+        title: 'Transfers completed and failed',
+        description: 'Transfers per second; failed ones by their result code.',
+        unit: 'ops',
+        targets: [
+          { query: 'transfersCompleted', legend: 'completed {{direction}}' },
+          { query: 'transfersFailed', legend: 'failed {{direction}} {{code}}' },
+        ],
+      },
+      {
+        title: 'Transfers in flight',
+        description: 'Transfers moving bytes right now, all workers.',
+        unit: 'short',
+        targets: [{ query: 'transfersActive', legend: '{{direction}}' }],
+      },
+      {
+        title: 'Bytes pending',
+        description: 'Bytes announced by running transfers and not yet moved.',
+        unit: 'bytes',
+        targets: [{ query: 'bytesPending', legend: '{{direction}}' }],
+      },
+    ],
+  },
+  {
+    title: 'Commands and connections',
+    panels: [
+      {
+        title: 'Command rate',
+        description: 'Commands handled per second, by command.',
+        unit: 'ops',
+        targets: [{ query: 'commandRate', legend: '{{command}}' }],
+      },
+      {
+        title: 'Command errors',
+        description: 'Commands answered with an error per second, by error code.',
+        unit: 'ops',
+        targets: [{ query: 'commandErrors', legend: '{{code}}' }],
+      },
+      {
+        title: 'Connections',
+        description: 'Open client connections (all workers) and new connections per second.',
+        unit: 'short',
+        targets: [
+          { query: 'connectionsActive', legend: 'open' },
+          { query: 'connectionsAccepted', legend: 'accepted / s' },
+        ],
+      },
+    ],
+  },
+  {
+    title: 'Locks',
+    panels: [
+      {
+        title: 'Lock refusals (BUSY)',
+        description: 'Requests refused with BUSY because a name was locked, by operation.',
+        unit: 'ops',
+        targets: [{ query: 'lockBusy', legend: '{{op}}' }],
+      },
+      {
+        title: 'Lock wait time',
+        description: 'Time from asking for a lock to holding it.',
+        unit: 's',
+        targets: [
+          { query: 'lockWaitP50', legend: 'p50' },
+          { query: 'lockWaitP99', legend: 'p99' },
+        ],
+      },
+      {
+        title: 'Lock takeovers and lost locks',
+        description:
+          'Locks taken over by the primary because their holder was gone, and locks lost while held.',
+        unit: 'short',
+        targets: [
+          { query: 'lockTakeovers', legend: 'taken over ({{reason}})' },
+          { query: 'lockCompromised', legend: 'lost while held' },
+        ],
+      },
+    ],
+  },
+  {
+    title: 'Workers',
+    panels: [
+      {
+        title: 'Workers ready',
+        description: 'Workers listening and serving, against the configured number.',
+        unit: 'short',
+        targets: [
+          { query: 'workersReady', legend: 'ready' },
+          { query: 'workersExpected', legend: 'expected' },
+        ],
+      },
+      {
+        title: 'Worker restarts and failed scrapes',
+        description: 'Workers that died and were replaced; scrapes answered 503 because a worker was silent.',
+        unit: 'short',
+        targets: [
+          { query: 'workerRestarts', legend: 'restarts' },
+          { query: 'scrapeFailures', legend: 'failed scrapes' },
+        ],
+      },
+      {
+        title: 'Memory per worker',
+        description: 'Resident set size and used V8 heap of each worker process.',
+        unit: 'bytes',
+        targets: [
+          { query: 'memoryRss', legend: 'rss worker {{worker}}' },
+          { query: 'heapUsed', legend: 'heap worker {{worker}}' },
+        ],
+      },
+      {
+        title: 'CPU per worker',
+        description: 'CPU time per second of each worker process (1 = one core).',
+        unit: 'percentunit',
+        targets: [{ query: 'cpu', legend: 'worker {{worker}}' }],
+      },
+      {
+        title: 'Event-loop lag per worker',
+        description: "99th percentile of each worker's event-loop delay.",
+        unit: 's',
+        targets: [{ query: 'eventLoopLagP99', legend: 'worker {{worker}}' }],
+      },
+    ],
+  },
+];
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana template variable, not a JS placeholder
+const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
+
+/** Builds the dashboard model (plain JSON, as Grafana stores it). */
+export function buildDashboard() {
+  const dashboard = new DashboardBuilder('filehive')
+    .uid('filehive-overview')
+    .description('filehive file server: traffic, commands, locks and workers (all workers summed per server)')
+    .tags(['filehive'])
+    .editable()
+    .refresh('10s')
+    .time({ from: 'now-30m', to: 'now' })
+    .timezone('browser')
+    .tooltip(DashboardCursorSync.Crosshair)
+    .withVariable(new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus'));
+  let id = 1;
+  for (const row of ROWS) {
+    dashboard.withRow(new RowBuilder(row.title).id(id++));
+    for (const spec of row.panels) {
+      const panel = new TimeseriesBuilder()
+        .id(id++)
+        .title(spec.title)
+        .description(spec.description)
+        .datasource(DATASOURCE)
+        .unit(spec.unit)
+        .min(0)
+        .span(spec.width ?? 8)
+        .height(8)
+        .fillOpacity(10)
+        .legend(
+          new VizLegendOptionsBuilder()
+            .showLegend(true)
+            .displayMode(LegendDisplayMode.List)
+            .placement(LegendPlacement.Bottom),
+        );
+      spec.targets.forEach((target, i) => {
+        panel.withTarget(
+          new DataqueryBuilder()
+            .datasource(DATASOURCE)
+            .refId(String.fromCharCode(65 + i))
+            .expr(QUERIES[target.query])
+            .legendFormat(target.legend),
+        );
+      });
+      dashboard.withPanel(panel);
+    }
+  }
+  return dashboard.build();
+}
+
+/** The committed file's exact text. */
+export function renderDashboard(): string {
+  return `${JSON.stringify(buildDashboard(), null, 2)}\n`;
+}
+
+export const DASHBOARD_FILE = resolve(import.meta.dirname, 'dashboards/filehive.json');
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  writeFileSync(DASHBOARD_FILE, renderDashboard());
+  console.log(`wrote ${DASHBOARD_FILE}`);
+}
