@@ -1,8 +1,9 @@
 // Runs in the primary: takes over locks whose holders are gone, so a crash never blocks a name for
 // longer than the stale period, and frees the locks of this instance's dead workers at once.
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { readdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { lockIdOfTempName } from '../storage/temp-files.js';
 import { type LockHolder, readHolder } from './lock-manager.js';
 import { HOLDER_SUFFIX, isLockId, LOCK_SUFFIX, lockIdFromEntry } from './lock-names.js';
 import { StaleTracker } from './stale-tracker.js';
@@ -92,6 +93,20 @@ export class LockJanitor {
     }
   }
 
+  /**
+   * Removes the temp file a holder recorded, but only a real upload temp file of this very lock inside
+   * the root: a holder record is just a file in a shared folder, and must never make us delete others.
+   */
+  private async removeRecordedTemp(id: string, temp: unknown): Promise<void> {
+    if (typeof temp !== 'string' || !isAbsolute(temp)) return;
+    const name = basename(temp);
+    if (lockIdOfTempName(name) !== id) return;
+    const dir = await realpath(dirname(resolve(temp))).catch(() => null);
+    const root = this.options.root;
+    if (dir === null || !(dir === root || dir.startsWith(root.endsWith(sep) ? root : root + sep))) return;
+    await rm(join(dir, name), { force: true }).catch(() => undefined);
+  }
+
   private holderPath(id: string): string {
     return join(this.options.dir, id + HOLDER_SUFFIX);
   }
@@ -118,13 +133,7 @@ export class LockJanitor {
       if (err.code === 'ENOTEMPTY')
         await rm(join(this.options.dir, id + LOCK_SUFFIX), { recursive: true, force: true });
     });
-    if (
-      holder?.temp &&
-      basename(holder.temp).startsWith('.filehive-') &&
-      holder.temp.startsWith(`${this.options.root}/`)
-    ) {
-      await rm(holder.temp, { force: true }).catch(() => undefined);
-    }
+    if (holder?.temp !== undefined) await this.removeRecordedTemp(id, holder.temp);
     // Remove the record only if it is still the dead holder's (a new holder may have written its own).
     const current = await readHolder(this.holderPath(id));
     if (current && holder && current.since === holder.since && current.pid === holder.pid) {

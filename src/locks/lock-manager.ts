@@ -129,7 +129,9 @@ export class LockManager {
           );
           return async () => {
             // The record goes first: once the lock is released, the next holder may write its own.
-            if (recorded) await unlink(base + HOLDER_SUFFIX).catch(() => undefined);
+            // After a lost lock the record may be the next holder's: leave it to them.
+            if (recorded && !controller.signal.aborted)
+              await unlink(base + HOLDER_SUFFIX).catch(() => undefined);
             if (this.held.get(key) === holder) this.held.delete(key);
             await release().catch(() => undefined);
           };

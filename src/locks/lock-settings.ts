@@ -1,6 +1,7 @@
 // The lock folder records the settings every instance sharing it must agree on. proper-lockfile cannot
 // notice two instances with different stale periods, so an instance that disagrees refuses to start.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SETTINGS_FILE } from './lock-names.js';
 
@@ -14,16 +15,37 @@ export async function ensureLockSettings(dir: string, settings: LockSettings): P
   await mkdir(dir, { recursive: true });
   const path = join(dir, SETTINGS_FILE);
   const wanted = { version: 1, staleMs: settings.staleMs };
+  // Written whole under a private name, then linked into place: an instance starting at the same moment
+  // either finds no file or a complete one (link fails with EEXIST rather than replacing).
+  const draft = join(dir, `.settings-${process.pid}-${randomBytes(4).toString('hex')}.json`);
+  await writeFile(draft, `${JSON.stringify(wanted)}\n`);
   try {
-    await writeFile(path, `${JSON.stringify(wanted)}\n`, { flag: 'wx' });
+    await link(draft, path);
     return;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') {
+      // Filesystems without hard links (some FUSE mounts): an exclusive create, with its small window.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw err;
+      const created = await writeFile(path, `${JSON.stringify(wanted)}\n`, { flag: 'wx' }).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EEXIST') return false;
+          throw e;
+        },
+      );
+      if (created) return;
+    }
+  } finally {
+    await unlink(draft).catch(() => undefined);
   }
-  let recorded: { staleMs?: unknown };
+  let recorded: unknown;
   try {
-    recorded = JSON.parse(await readFile(path, 'utf8')) as { staleMs?: unknown };
+    recorded = JSON.parse(await readFile(path, 'utf8'));
   } catch {
+    recorded = null;
+  }
+  if (typeof recorded !== 'object' || recorded === null || !('staleMs' in recorded)) {
     throw new LockSettingsMismatch(
       `${path} is not readable settings; remove it only if no instance is running`,
     );

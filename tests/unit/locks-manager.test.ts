@@ -393,7 +393,7 @@ test('after a lost lock, the old handle leaves a new holder’s lock alone', asy
 // record. The new holder then cannot be named in BUSY replies, and if its worker dies the janitor's
 // releaseDeadWorker cannot find it (the name stays blocked for the stale period and its temp file is
 // left to the sweep). The janitor itself compares the record before removing it; release does not.
-test.failing('after a lost lock, the old handle leaves the new holder’s record alone', async (t) => {
+test('after a lost lock, the old handle leaves the new holder’s record alone', async (t) => {
   const { dir, locks, open } = await setup(t, { staleMs: 2_000 });
   const other = await open();
   const lost = await locks.acquire(['k'], 'upload');

@@ -75,7 +75,7 @@ test('JSON without a matching staleMs is refused', async (t) => {
   }
 });
 
-test.failing('settings.json holding JSON null is reported as a settings mismatch (exit 2), not a TypeError', async (t) => {
+test('settings.json holding JSON null is reported as a settings mismatch (exit 2), not a TypeError', async (t) => {
   const dir = await scratch(t);
   await writeFile(join(dir, 'settings.json'), 'null');
   await t.throwsAsync(ensureLockSettings(dir, { staleMs: 10_000 }), { instanceOf: LockSettingsMismatch });
@@ -111,7 +111,7 @@ test('the lock folder is created when missing, with its parents', async (t) => {
 // window is made deterministic with a writeFile that, once it has created its file, waits until
 // someone has read that file (or 1 s) before filling it: a slow disk or network filesystem.
 // Serial: it patches node:fs/promises for the whole worker.
-test.serial.failing('instances starting together on a fresh lock folder all start', async (t) => {
+test.serial('instances starting together on a fresh lock folder all start', async (t) => {
   const dir = await scratch(t);
   const original = { writeFile: fsp.writeFile, readFile: fsp.readFile };
   const readers = new Map<string, () => void>();
