@@ -197,7 +197,7 @@ test('provisioning: the datasource time interval is the scrape interval; the sid
   const scrape = /^\s*scrape_interval:\s*(\S+)/m.exec(prometheus)?.[1];
   t.is(scrape, '5s');
   t.is(/^\s*timeInterval:\s*(\S+)/m.exec(datasource)?.[1], scrape, '$__rate_interval depends on it');
-  t.regex(prometheus, /targets: \['127\.0\.0\.1:9401'\]/);
+  t.regex(prometheus, /targets: \[["']127\.0\.0\.1:9401["']\]/);
   t.regex(datasource, /^\s*type: prometheus$/m);
   t.regex(dashboards, /^\s*type: file$/m);
   t.regex(dashboards, /^\s*path: \S+$/m);
