@@ -1,7 +1,7 @@
 // Cost of locking: one acquire+release, and 4 KiB uploads with and without locks, measured in the same
 // run and reported as ratios (median of the rounds, with min and max). `--quick` for a smoke run.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilehiveClient } from '../src/client/client.js';
@@ -23,8 +23,15 @@ async function lockCycleMicros(dir: string): Promise<number> {
   return ((performance.now() - started) * 1000) / LOCK_OPS;
 }
 
-async function startServe(root: string, mode: 'locks' | 'no-locks') {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/serve-one.ts', root, mode], {
+type Mode = 'locks' | 'no-locks' | 'locks-tmpfs';
+
+async function startServe(root: string, mode: Mode) {
+  // locks-tmpfs: the same locks with the lock folder in memory, as a single host may configure it.
+  const args =
+    mode === 'locks-tmpfs'
+      ? [root, 'locks', join('/dev/shm', `filehive-bench-locks-${process.pid}`)]
+      : [root, mode];
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/serve-one.ts', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -37,7 +44,7 @@ async function startServe(root: string, mode: 'locks' | 'no-locks') {
   return { port, stop: () => proc.kill('SIGTERM') };
 }
 
-async function smallUploadsPerSecond(mode: 'locks' | 'no-locks', source: string): Promise<number> {
+async function smallUploadsPerSecond(mode: Mode, source: string): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), `filehive-bench-${mode}-`));
   const server = await startServe(root, mode);
   try {
@@ -61,17 +68,23 @@ export async function runLockBench(): Promise<Record<string, unknown>> {
   const cycles: number[] = [];
   const withLocks: number[] = [];
   const without: number[] = [];
+  const tmpfs: number[] = [];
+  const hasShm = await stat('/dev/shm').then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   for (let r = 0; r < ROUNDS; r++) {
     cycles.push(await lockCycleMicros(join(work, 'locks')));
-    // Alternate the order so drift on a shared machine hits both sides alike.
-    if (r % 2 === 0) {
-      withLocks.push(await smallUploadsPerSecond('locks', source));
-      without.push(await smallUploadsPerSecond('no-locks', source));
-    } else {
-      without.push(await smallUploadsPerSecond('no-locks', source));
-      withLocks.push(await smallUploadsPerSecond('locks', source));
+    // Alternate the order so drift on a shared machine hits every side alike.
+    const order: Mode[] =
+      r % 2 === 0 ? ['locks', 'no-locks', 'locks-tmpfs'] : ['locks-tmpfs', 'no-locks', 'locks'];
+    for (const mode of order) {
+      if (mode === 'locks-tmpfs' && !hasShm) continue;
+      const rate = await smallUploadsPerSecond(mode, source);
+      (mode === 'locks' ? withLocks : mode === 'no-locks' ? without : tmpfs).push(rate);
     }
   }
+  await rm(join('/dev/shm', `filehive-bench-locks-${process.pid}`), { recursive: true, force: true });
   await rm(work, { recursive: true, force: true });
   const ratios = withLocks.map((w, i) => w / (without[i] as number));
   const cycle = summarize(cycles);

@@ -10,8 +10,12 @@ import { Jail } from '../../src/storage/jail.js';
 import type { WorkerContext } from '../../src/worker/context.js';
 import { createFileServer } from '../../src/worker/file-server.js';
 
-const [root, mode] = process.argv.slice(2) as [string, 'locks' | 'no-locks'];
-const loaded = loadServerConfig(['--root', root], {}, process.cwd());
+const [root, mode, lockDir] = process.argv.slice(2) as [string, 'locks' | 'no-locks', string | undefined];
+const loaded = loadServerConfig(
+  ['--root', root, ...(lockDir ? ['--lock-dir', lockDir] : [])],
+  {},
+  process.cwd(),
+);
 if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
 const config = loaded.config;
 const jail = await Jail.open(config.root);

@@ -124,7 +124,7 @@ export class Supervisor extends EventEmitter {
   async collectTransfers(timeoutMs: number): Promise<TransferInfo[]> {
     const asks = this.slots
       .map((slot) => slot.worker)
-      .filter((worker): worker is Worker => worker !== null && worker.isConnected())
+      .filter((worker): worker is Worker => worker?.isConnected() === true)
       .map(
         (worker) =>
           new Promise<TransferInfo[]>((resolve) => {

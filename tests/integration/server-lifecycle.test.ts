@@ -134,7 +134,16 @@ test('SIGTERM aborts a transfer that outlives the grace period, leaving no parti
 test('a port in use is one clear line and exit code 1', async (t) => {
   const first = await startServer({ workers: 1 });
   t.teardown(() => first.stop());
-  const result = run(['--port', String(first.port), '--root', first.root, '--workers', '1', '--metrics-port', '0']);
+  const result = run([
+    '--port',
+    String(first.port),
+    '--root',
+    first.root,
+    '--workers',
+    '1',
+    '--metrics-port',
+    '0',
+  ]);
   t.is(result.status, 1);
   t.regex(result.stderr, /address already in use/);
   await first.stop();

@@ -299,7 +299,11 @@ test('takeover removes the holder’s temp file only inside root and only when i
   t.teardown(() => rm(sibling, { recursive: true, force: true }));
   const cases: Array<{ key: string; temp: string; removed: boolean }> = [
     { key: 'in-root', temp: insideTemp(root, 'in-root'), removed: true },
-    { key: 'nested', temp: join(root, 'a', 'b', `.filehive-${lockIdOf('nested')}-0123456789abcdef.tmp`), removed: true },
+    {
+      key: 'nested',
+      temp: join(root, 'a', 'b', `.filehive-${lockIdOf('nested')}-0123456789abcdef.tmp`),
+      removed: true,
+    },
     { key: 'other-lock', temp: insideTemp(root, 'not-this-lock'), removed: false },
     { key: 'loose-name', temp: join(root, 'a', 'b', '.filehive-anything.tmp'), removed: false },
     { key: 'user-file', temp: join(root, 'a', 'important.txt'), removed: false },
