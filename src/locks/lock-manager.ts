@@ -1,6 +1,6 @@
 // The lock coordinator: per-name exclusive locks in one lock folder shared by every worker and every
 // instance on the storage root. The only module that uses proper-lockfile (docs/LOCKS.md).
-import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,10 +123,7 @@ export class LockManager {
         if (release) {
           // Written before the caller goes on: a session refused right after this one's GO must be
           // told what holds the name.
-          const recorded = await writeFile(base + HOLDER_SUFFIX, JSON.stringify(holder)).then(
-            () => true,
-            () => false,
-          );
+          const recorded = await writeHolder(base + HOLDER_SUFFIX, holder);
           return async () => {
             // The record goes first: once the lock is released, the next holder may write its own.
             // After a lost lock the record may be the next holder's: leave it to them.
@@ -213,9 +210,42 @@ export class LockManager {
   }
 }
 
+/** Longest record kept in a symbolic link's target; longer ones (deep temp paths) go into a file. */
+const MAX_LINK_RECORD = 3_000;
+
+/**
+ * Writes the holder record as the target of a symbolic link: one `symlink` call instead of a file's
+ * open, write and close, on a path every operation takes (the same trick as Emacs' lock files).
+ */
+async function writeHolder(path: string, holder: LockHolder): Promise<boolean> {
+  const json = JSON.stringify(holder);
+  if (Buffer.byteLength(json) > MAX_LINK_RECORD) {
+    return writeFile(path, json).then(
+      () => true,
+      () => false,
+    );
+  }
+  try {
+    await symlink(json, path);
+  } catch (err) {
+    // A record left by a holder that lost this lock: it is no one's now that we hold the lock.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+    await unlink(path).catch(() => undefined);
+    return symlink(json, path).then(
+      () => true,
+      () => false,
+    );
+  }
+  return true;
+}
+
 export async function readHolder(path: string): Promise<LockHolder | null> {
   try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as LockHolder;
+    const text = await readlink(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EINVAL') return readFile(path, 'utf8');
+      throw err;
+    });
+    const parsed = JSON.parse(text) as LockHolder;
     return typeof parsed.op === 'string' && typeof parsed.since === 'number' ? parsed : null;
   } catch {
     return null;

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,7 @@ import {
   LockManager,
   type LockManagerOptions,
   type LockOperation,
+  readHolder,
 } from '../../src/locks/lock-manager.js';
 import { lockIdOf } from '../../src/locks/lock-names.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -57,10 +58,7 @@ const readHolderFile = async (
   const path = join(dir, `${lockIdOf(key)}.holder`);
   const deadline = performance.now() + 2_000;
   for (;;) {
-    const holder = await readFile(path, 'utf8').then(
-      (text) => JSON.parse(text) as LockHolder,
-      () => null,
-    );
+    const holder = await readHolder(path);
     if (holder && accept(holder)) return holder;
     if (performance.now() > deadline) throw new Error(`no matching holder record at ${path}`);
     await sleep(10);
@@ -100,7 +98,7 @@ test('the holder record says who holds the lock while it is held', async (t) => 
   t.is(holder.host, hostname());
   t.is(holder.temp, '/root/docs/.filehive-x.tmp');
   await handle.release();
-  await t.throwsAsync(readFile(join(dir, `${lockIdOf('docs/a.bin')}.holder`)), { code: 'ENOENT' });
+  await t.throwsAsync(lstat(join(dir, `${lockIdOf('docs/a.bin')}.holder`)), { code: 'ENOENT' });
 });
 
 test('without a temp file the holder record has no temp; with several keys temp goes with the first in sorted order', async (t) => {

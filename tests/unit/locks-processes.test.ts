@@ -7,7 +7,7 @@ import type { ExecutionContext } from 'ava';
 import test from 'ava';
 import { FilehiveError } from '../../src/errors.js';
 import { LockJanitor, type TakeoverReason } from '../../src/locks/janitor.js';
-import { type LockHolder, LockManager } from '../../src/locks/lock-manager.js';
+import { type LockHolder, LockManager, readHolder } from '../../src/locks/lock-manager.js';
 import { lockIdOf } from '../../src/locks/lock-names.js';
 import { createLogger } from '../../src/log/logger.js';
 import { type LockChild, type LockChildConfig, startLockChild } from '../_helpers/lock-child.js';
@@ -33,8 +33,8 @@ const setup = async (t: ExecutionContext) => {
   return { root, dir, spawnHolder };
 };
 
-const readHolder = async (dir: string, key: string) =>
-  JSON.parse(await readFile(join(dir, `${lockIdOf(key)}.holder`), 'utf8')) as LockHolder;
+const holderOf = async (dir: string, key: string): Promise<LockHolder> =>
+  (await readHolder(join(dir, `${lockIdOf(key)}.holder`))) as LockHolder;
 
 const busyHolder = (err: unknown) =>
   err instanceof FilehiveError && err.code === 'BUSY' ? err.fields.holder : `not BUSY: ${String(err)}`;
@@ -47,7 +47,7 @@ test('a lock held by another process: BUSY naming its op, assertReadable BUSY, t
     op: 'delete',
     keys: ['docs/a.bin'],
   });
-  const holder = await readHolder(dir, 'docs/a.bin');
+  const holder = await holderOf(dir, 'docs/a.bin');
   t.is(holder.pid, child.pid);
   t.not(holder.pid, process.pid);
   t.is(holder.instance, 'child-a');
@@ -77,7 +77,7 @@ test('a lock held by another process: BUSY naming its op, assertReadable BUSY, t
   await t.notThrowsAsync(locks.assertReadable('docs/a.bin'));
   t.false(await locks.isHeld(lockIdOf('docs/a.bin')));
   const mine = await locks.acquire(['docs/a.bin'], 'upload');
-  t.is((await readHolder(dir, 'docs/a.bin')).pid, process.pid);
+  t.is((await holderOf(dir, 'docs/a.bin')).pid, process.pid);
   await mine.release();
   t.deepEqual(await readdir(dir), []);
 });
@@ -92,7 +92,7 @@ test('with --lock-wait, an acquire waits for another process to release', async 
   const handle = await pending;
   const waited = performance.now() - started;
   t.true(waited >= 250 && waited < 4_000, `waited ${waited} ms`);
-  t.is((await readHolder(dir, 'k')).op, 'delete');
+  t.is((await holderOf(dir, 'k')).op, 'delete');
   await handle.release();
 });
 
