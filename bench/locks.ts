@@ -103,7 +103,7 @@ export async function runLockBench(): Promise<Record<string, unknown>> {
   console.log(
     `on / off                      ${fmt(ratio.median, 2)}x (min ${fmt(ratio.min, 2)}, max ${fmt(ratio.max, 2)}); target >= 0.77x (at most 30% slower)`,
   );
-  return {
+  const result: Record<string, unknown> = {
     lockCycleMicros: cycle,
     uploadsPerSecondLocks: on,
     uploadsPerSecondNoLocks: off,
@@ -111,6 +111,18 @@ export async function runLockBench(): Promise<Record<string, unknown>> {
     rounds: ROUNDS,
     files: FILES,
   };
+  if (tmpfs.length > 0) {
+    const shm = summarize(tmpfs);
+    const shmRatio = summarize(tmpfs.map((w, i) => w / (without[i] as number)));
+    console.log(
+      `4 KiB uploads, lock dir tmpfs ${fmt(shm.median, 0)} files/s (min ${fmt(shm.min, 0)}, max ${fmt(shm.max, 0)})`,
+    );
+    console.log(
+      `tmpfs locks / off             ${fmt(shmRatio.median, 2)}x (min ${fmt(shmRatio.min, 2)}, max ${fmt(shmRatio.max, 2)})`,
+    );
+    Object.assign(result, { uploadsPerSecondTmpfsLocks: shm, tmpfsRatio: shmRatio });
+  }
+  return result;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
