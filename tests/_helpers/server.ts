@@ -48,6 +48,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
+  // A test process that dies (a timeout, a crash) must not leave servers behind.
+  const reap = () => proc.kill('SIGKILL');
+  process.once('exit', reap);
+  proc.once('exit', () => process.off('exit', reap));
   let output = '';
   proc.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
