@@ -4,8 +4,8 @@ import { readdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { lockIdOfTempName } from '../storage/temp-files.js';
-import { type LockHolder, readHolder } from './lock-manager.js';
-import { HOLDER_SUFFIX, isLockId, LOCK_SUFFIX, lockIdFromEntry } from './lock-names.js';
+import { type LockHolder, readHolder, readTempRecord } from './lock-manager.js';
+import { HOLDER_SUFFIX, isLockId, LOCK_SUFFIX, lockIdFromEntry, TEMP_RECORD_SUFFIX } from './lock-names.js';
 import { StaleTracker } from './stale-tracker.js';
 
 export type TakeoverReason = 'stale' | 'dead-worker';
@@ -18,6 +18,8 @@ export interface JanitorOptions {
   readonly instance: string;
   readonly log: Logger;
   readonly onTakeover?: (reason: TakeoverReason, futureMs: number) => void;
+  /** An upload's lock was taken over without a record of its temp file: a sweep will find it. */
+  readonly onOrphanedTemp?: () => void;
 }
 
 export class LockJanitor {
@@ -59,8 +61,9 @@ export class LockJanitor {
     for (const entry of entries) {
       const id = lockIdFromEntry(entry);
       if (id) locks.add(id);
-      else if (entry.endsWith(HOLDER_SUFFIX) && isLockId(entry.slice(0, -HOLDER_SUFFIX.length))) {
-        holders.add(entry.slice(0, -HOLDER_SUFFIX.length));
+      else {
+        const suffix = [HOLDER_SUFFIX, TEMP_RECORD_SUFFIX].find((x) => entry.endsWith(x));
+        if (suffix && isLockId(entry.slice(0, -suffix.length))) holders.add(entry);
       }
     }
     this.tracker.retain(locks);
@@ -70,13 +73,16 @@ export class LockJanitor {
       const verdict = this.tracker.observe(id, mtimeMs, performance.now(), Date.now());
       if (verdict.stale) await this.takeOver(id, 'stale', mtimeMs, verdict.futureMs);
     }
-    // A holder record without its lock outlived a crash between the two removals: drop it on the second sighting.
-    for (const id of holders) {
-      if (locks.has(id)) continue;
-      if (this.lonelyHolders.has(id)) await rm(this.holderPath(id), { force: true });
-      else this.lonelyHolders.add(id);
+    // A record without its lock outlived a crash between the removals: drop it on the second sighting.
+    const lockOf = (entry: string) => entry.slice(0, 40);
+    for (const entry of holders) {
+      if (locks.has(lockOf(entry))) continue;
+      if (this.lonelyHolders.has(entry)) await rm(join(this.options.dir, entry), { force: true });
+      else this.lonelyHolders.add(entry);
     }
-    for (const id of this.lonelyHolders) if (!holders.has(id) || locks.has(id)) this.lonelyHolders.delete(id);
+    for (const entry of this.lonelyHolders) {
+      if (!holders.has(entry) || locks.has(lockOf(entry))) this.lonelyHolders.delete(entry);
+    }
   }
 
   /** A worker of this instance died: its locks are freed now, not after the stale period. */
@@ -133,7 +139,12 @@ export class LockJanitor {
       if (err.code === 'ENOTEMPTY')
         await rm(join(this.options.dir, id + LOCK_SUFFIX), { recursive: true, force: true });
     });
-    if (holder?.temp !== undefined) await this.removeRecordedTemp(id, holder.temp);
+    const tempRecord = await readTempRecord(join(this.options.dir, id + TEMP_RECORD_SUFFIX));
+    const temp = tempRecord?.temp ?? holder?.temp;
+    if (temp !== undefined) await this.removeRecordedTemp(id, temp);
+    else if (!holder || holder.op === 'upload') this.options.onOrphanedTemp?.();
+    if (tempRecord)
+      await rm(join(this.options.dir, id + TEMP_RECORD_SUFFIX), { force: true }).catch(() => undefined);
     // Remove the record only if it is still the dead holder's (a new holder may have written its own).
     const current = await readHolder(this.holderPath(id));
     if (current && holder && current.since === holder.since && current.pid === holder.pid) {

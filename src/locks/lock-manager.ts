@@ -6,17 +6,17 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { FilehiveError } from '../errors.js';
-import { HOLDER_SUFFIX, LOCK_SUFFIX, lockIdOf } from './lock-names.js';
+import { HOLDER_SUFFIX, LOCK_SUFFIX, lockIdOf, TEMP_RECORD_SUFFIX } from './lock-names.js';
 
 export type LockOperation = 'upload' | 'delete' | 'move' | 'mkdir' | 'rmdir';
 
 /** What is recorded about a holder, in `<id>.holder` beside (never inside) proper-lockfile's directory. */
 export interface LockHolder {
   readonly op: LockOperation;
-  readonly key: string;
   readonly since: number;
-  readonly host: string;
   readonly pid: number;
+  readonly key?: string;
+  readonly host?: string;
   /** The server instance (one per primary), so the primary can free the locks of its dead workers. */
   readonly instance: string;
   /** The upload's temp file, removed by whoever takes the lock over. */
@@ -39,6 +39,8 @@ export interface LockManagerOptions {
   readonly onAcquired?: (op: LockOperation, waitedMs: number) => void;
 }
 
+/** An upload's temp file path is recorded once the upload has run this long. */
+const TEMP_RECORD_DELAY_MS = 50;
 /** Polling interval while waiting (--lock-wait) for a name another process holds. */
 const POLL_MS = 25;
 /**
@@ -122,13 +124,31 @@ export class LockManager {
         });
         if (release) {
           // Written before the caller goes on: a session refused right after this one's GO must be
-          // told what holds the name.
-          const recorded = await writeHolder(base + HOLDER_SUFFIX, holder);
+          // told what holds the name. Short enough for an inline ("fast") symbolic link, whose
+          // removal frees no disk block; on a disk that discards freed blocks that is several times
+          // cheaper than any record with a data block.
+          const recorded = await writeRecord(base + HOLDER_SUFFIX, formatHolder(holder));
+          // The temp file's path (long) is recorded only for uploads that last: a short upload is
+          // over before anyone needs it, and after a crash the sweep finds its temp file anyway.
+          let tempRecorded: Promise<boolean> | null = null;
+          const timer =
+            temp === undefined
+              ? null
+              : setTimeout(() => {
+                  tempRecorded = writeRecord(
+                    base + TEMP_RECORD_SUFFIX,
+                    JSON.stringify({ temp, key, host: this.host }),
+                  );
+                }, TEMP_RECORD_DELAY_MS);
           return async () => {
-            // The record goes first: once the lock is released, the next holder may write its own.
-            // After a lost lock the record may be the next holder's: leave it to them.
-            if (recorded && !controller.signal.aborted)
-              await unlink(base + HOLDER_SUFFIX).catch(() => undefined);
+            if (timer) clearTimeout(timer);
+            const lost = controller.signal.aborted;
+            // The records go first: once the lock is released, the next holder may write its own.
+            // After a lost lock the records may be the next holder's: leave them to it.
+            if (tempRecorded && (await tempRecorded) && !lost) {
+              await unlink(base + TEMP_RECORD_SUFFIX).catch(() => undefined);
+            }
+            if (recorded && !lost) await unlink(base + HOLDER_SUFFIX).catch(() => undefined);
             if (this.held.get(key) === holder) this.held.delete(key);
             await release().catch(() => undefined);
           };
@@ -213,25 +233,29 @@ export class LockManager {
 /** Longest record kept in a symbolic link's target; longer ones (deep temp paths) go into a file. */
 const MAX_LINK_RECORD = 3_000;
 
+/** `upload 1764112345678 4242 a1b2c3d4e5f6`: op, since (ms), pid, instance; about 45 bytes. */
+function formatHolder(holder: LockHolder): string {
+  return `${holder.op} ${holder.since} ${holder.pid} ${holder.instance}`;
+}
+
 /**
- * Writes the holder record as the target of a symbolic link: one `symlink` call instead of a file's
- * open, write and close, on a path every operation takes (the same trick as Emacs' lock files).
+ * Writes a record as the target of a symbolic link: one `symlink` call instead of a file's open,
+ * write and close, on a path every operation takes (the same trick as Emacs' lock files).
  */
-async function writeHolder(path: string, holder: LockHolder): Promise<boolean> {
-  const json = JSON.stringify(holder);
-  if (Buffer.byteLength(json) > MAX_LINK_RECORD) {
-    return writeFile(path, json).then(
+async function writeRecord(path: string, text: string): Promise<boolean> {
+  if (Buffer.byteLength(text) > MAX_LINK_RECORD) {
+    return writeFile(path, text).then(
       () => true,
       () => false,
     );
   }
   try {
-    await symlink(json, path);
+    await symlink(text, path);
   } catch (err) {
     // A record left by a holder that lost this lock: it is no one's now that we hold the lock.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return false;
     await unlink(path).catch(() => undefined);
-    return symlink(json, path).then(
+    return symlink(text, path).then(
       () => true,
       () => false,
     );
@@ -239,14 +263,38 @@ async function writeHolder(path: string, holder: LockHolder): Promise<boolean> {
   return true;
 }
 
-export async function readHolder(path: string): Promise<LockHolder | null> {
-  try {
-    const text = await readlink(path).catch((err: NodeJS.ErrnoException) => {
+async function readRecord(path: string): Promise<string | null> {
+  return readlink(path)
+    .catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EINVAL') return readFile(path, 'utf8');
       throw err;
-    });
-    const parsed = JSON.parse(text) as LockHolder;
-    return typeof parsed.op === 'string' && typeof parsed.since === 'number' ? parsed : null;
+    })
+    .catch(() => null);
+}
+
+/** Reads `<id>.holder` (the short form, or JSON as written by hand or by older versions). */
+export async function readHolder(path: string): Promise<LockHolder | null> {
+  const text = await readRecord(path);
+  if (text === null) return null;
+  try {
+    if (text.startsWith('{')) {
+      const parsed = JSON.parse(text) as LockHolder;
+      return typeof parsed.op === 'string' && typeof parsed.since === 'number' ? parsed : null;
+    }
+    const [op, since, pid, instance] = text.split(' ');
+    if (!op || !since || !pid || instance === undefined) return null;
+    return { op: op as LockOperation, since: Number(since), pid: Number(pid), instance };
+  } catch {
+    return null;
+  }
+}
+
+/** Reads `<id>.temp`: the temp file of a long-running upload. */
+export async function readTempRecord(path: string): Promise<{ temp?: unknown } | null> {
+  const text = await readRecord(path);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as { temp?: unknown };
   } catch {
     return null;
   }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 export const SETTINGS_FILE = 'settings.json';
 export const LOCK_SUFFIX = '.lock';
 export const HOLDER_SUFFIX = '.holder';
+export const TEMP_RECORD_SUFFIX = '.temp';
 const ID = /^[0-9a-f]{40}$/;
 
 export function lockIdOf(key: string): string {

@@ -14,6 +14,7 @@ export interface HousekeepingEvents {
 export class Housekeeping {
   readonly janitor: LockJanitor;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private soon: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly config: ServerConfig,
@@ -29,6 +30,8 @@ export class Housekeeping {
       instance,
       log,
       ...(events.onTakeover ? { onTakeover: events.onTakeover } : {}),
+      // The temp file of a short upload whose holder died: sweep once it is older than the stale period.
+      onOrphanedTemp: () => this.sweepSoon(),
     });
   }
 
@@ -54,6 +57,17 @@ export class Housekeeping {
   stop(): void {
     this.janitor.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.soon) clearTimeout(this.soon);
+  }
+
+  /** One sweep a little after the stale period, however many holders died meanwhile. */
+  private sweepSoon(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.sweep();
+    }, this.config.lockStaleMs + 1_000);
+    this.soon.unref();
   }
 
   async sweep(): Promise<void> {
