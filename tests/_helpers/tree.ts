@@ -5,7 +5,12 @@ import { join, relative } from 'node:path';
 export async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
+    // The server may remove a folder (a lock being released) while we walk: that is not an error.
+    const entries = await readdir(d, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' && d !== dir) return [];
+      throw err;
+    });
+    for (const entry of entries) {
       const p = join(d, entry.name);
       out.push(relative(dir, p));
       if (entry.isDirectory()) await walk(p);
