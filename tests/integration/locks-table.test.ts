@@ -1,28 +1,17 @@
 // Every row of docs/LOCKS.md's table, through the real server with 2 workers.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { createChecksum } from '../../src/protocol/checksum.js';
 import { holdForeignLock } from '../_helpers/locks.js';
 import { RawClient } from '../_helpers/raw-client.js';
-import { type RunningServer, startServer } from '../_helpers/server.js';
+import { startServer } from '../_helpers/server.js';
+import { useSharedServer } from '../_helpers/shared-server.js';
 import { leftovers } from '../_helpers/tree.js';
 import { waitFor } from '../_helpers/wait.js';
 
-let server: RunningServer;
-test.before(async () => {
-  server = await startServer({ workers: 2 });
-});
-test.after.always(async () => {
-  await server?.stop();
-});
-
-async function session(folder: string): Promise<RawClient> {
-  const client = await RawClient.connect(server.port);
-  await mkdir(join(server.root, folder), { recursive: true });
-  await client.request(`CHDIR /${folder}`);
-  return client;
-}
+const shared = useSharedServer(test);
+const session = shared.session;
 
 test.serial('UPLOAD locks its name from GO until the rename', async (t) => {
   const writer = await session('row-upload');
@@ -54,7 +43,7 @@ test.serial(
     const c = await session('row-foreign');
     await c.upload('f', Buffer.from('x'));
     for (const op of ['delete', 'move', 'mkdir', 'rmdir']) {
-      const lock = await holdForeignLock(server.root, 'row-foreign/f', { op, refreshMs: 500 });
+      const lock = await holdForeignLock(shared.current().root, 'row-foreign/f', { op, refreshMs: 500 });
       const refused = await c.download('f');
       t.is(refused.reply.code, 'BUSY', `${op} ${refused.reply.line}`);
       t.is(refused.reply.fields.holder, op);
@@ -71,7 +60,7 @@ test.serial(
 test.serial('MOVE locks both names; crossing MOVEs never deadlock', async (t) => {
   const c = await session('row-move');
   await c.upload('a', Buffer.from('A'));
-  const dst = await holdForeignLock(server.root, 'row-move/b', { op: 'upload', refreshMs: 500 });
+  const dst = await holdForeignLock(shared.current().root, 'row-move/b', { op: 'upload', refreshMs: 500 });
   t.is((await c.request('MOVE a b')).code, 'BUSY');
   await dst.release();
   t.is((await c.request('MOVE a b')).status, 'OK');
@@ -101,7 +90,7 @@ test.serial('an upload into a folder being removed fails cleanly either way', as
   c.close();
   t.true(await waitFor(async () => (await other.request('RMDIR d')).status === 'OK'));
   t.is((await other.request('UPLOAD d/f 10')).code, 'NOT_FOUND', 'upload into the removed folder');
-  const lock = await holdForeignLock(server.root, 'row-rmdir/e', { op: 'rmdir', refreshMs: 500 });
+  const lock = await holdForeignLock(shared.current().root, 'row-rmdir/e', { op: 'rmdir', refreshMs: 500 });
   t.is((await other.request('MKDIR e')).code, 'BUSY');
   await lock.release();
   other.close();
@@ -155,11 +144,11 @@ test.serial('--lock-wait lets a second UPLOAD wait for the first instead of BUSY
 
 test.serial('the lock folder holds only settings after all this', async (t) => {
   t.true(
-    await waitFor(async () => (await leftovers(server.root)).length === 0),
-    (await leftovers(server.root)).join(),
+    await waitFor(async () => (await leftovers(shared.current().root)).length === 0),
+    (await leftovers(shared.current().root)).join(),
   );
   t.is(
-    JSON.parse(await readFile(join(server.root, '.filehive/locks/settings.json'), 'utf8')).staleMs,
+    JSON.parse(await readFile(join(shared.current().root, '.filehive/locks/settings.json'), 'utf8')).staleMs,
     10_000,
   );
 });

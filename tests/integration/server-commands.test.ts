@@ -1,27 +1,14 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { RawClient } from '../_helpers/raw-client.js';
-import { type RunningServer, startServer } from '../_helpers/server.js';
+import { useSharedServer } from '../_helpers/shared-server.js';
 
-let server: RunningServer;
-test.before(async () => {
-  server = await startServer({ workers: 2 });
-});
-test.after.always(async () => {
-  await server?.stop();
-});
-
-async function session(folder: string): Promise<RawClient> {
-  const client = await RawClient.connect(server.port);
-  await mkdir(join(server.root, folder), { recursive: true });
-  const reply = await client.request(`CHDIR /${folder}`);
-  if (reply.status !== 'OK') throw new Error(reply.line);
-  return client;
-}
+const shared = useSharedServer(test);
+const session = shared.session;
 
 test('greets with the protocol name, version and checksums', async (t) => {
-  const client = await RawClient.connect(server.port);
+  const client = await RawClient.connect(shared.current().port);
   t.regex(client.greeting, /^HELLO proto=filehive\/1 /);
   t.regex(client.greeting, /checksums=xxh3-64,sha256/);
   client.close();
@@ -33,7 +20,7 @@ test('upload then download returns the same bytes, and the file is a plain file 
   const up = await c.upload('a.txt', data);
   t.is(up.status, 'OK', up.line);
   t.regex(up.fields.checksum ?? '', /^xxh3-64:[0-9a-f]{16}$/);
-  t.deepEqual(await readFile(join(server.root, 'roundtrip/a.txt')), data);
+  t.deepEqual(await readFile(join(shared.current().root, 'roundtrip/a.txt')), data);
   const down = await c.download('a.txt');
   t.deepEqual(down.data, data);
   t.is(down.reply.fields.checksum, up.fields.checksum);
@@ -44,7 +31,7 @@ test('upload replaces an existing file in one step', async (t) => {
   const c = await session('replace');
   t.is((await c.upload('f', Buffer.from('one'))).status, 'OK');
   t.is((await c.upload('f', Buffer.from('second version'))).status, 'OK');
-  t.is(await readFile(join(server.root, 'replace/f'), 'utf8'), 'second version');
+  t.is(await readFile(join(shared.current().root, 'replace/f'), 'utf8'), 'second version');
   c.close();
 });
 
@@ -66,7 +53,7 @@ test('names with spaces, quotes and non-ASCII letters are kept byte for byte', a
     [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
   );
   for (const name of names) {
-    t.is(await readFile(join(server.root, 'names', name), 'utf8'), name);
+    t.is(await readFile(join(shared.current().root, 'names', name), 'utf8'), name);
     t.is((await c.download(name)).data?.toString(), name);
   }
   c.close();
@@ -74,7 +61,7 @@ test('names with spaces, quotes and non-ASCII letters are kept byte for byte', a
 
 test('files put into the root by other means are listed and served', async (t) => {
   const c = await session('foreign');
-  await writeFile(join(server.root, 'foreign/outside-made.bin'), Buffer.alloc(1000, 7));
+  await writeFile(join(shared.current().root, 'foreign/outside-made.bin'), Buffer.alloc(1000, 7));
   const { entries } = await c.list();
   t.like(entries[0]?.fields, { type: 'file', size: '1000', name: 'outside-made.bin' });
   t.deepEqual((await c.download('outside-made.bin')).data, Buffer.alloc(1000, 7));
@@ -86,7 +73,7 @@ test('DIR lists type, size and mtime sorted by name and hides the server own fil
   await c.request('MKDIR sub');
   await c.upload('b.bin', Buffer.alloc(10));
   await c.upload('a.bin', Buffer.alloc(3));
-  await writeFile(join(server.root, 'listing/.filehive-leftover.tmp'), 'x');
+  await writeFile(join(shared.current().root, 'listing/.filehive-leftover.tmp'), 'x');
   const { entries, final } = await c.list();
   t.deepEqual(
     entries.map((e) => [e.fields.name, e.fields.type, e.fields.size]),
@@ -97,7 +84,7 @@ test('DIR lists type, size and mtime sorted by name and hides the server own fil
     ],
   );
   const mtime = Date.parse(entries[0]?.fields.mtime ?? '');
-  t.true(Math.abs(mtime - (await stat(join(server.root, 'listing/a.bin'))).mtimeMs) < 2);
+  t.true(Math.abs(mtime - (await stat(join(shared.current().root, 'listing/a.bin'))).mtimeMs) < 2);
   t.is(final.status, 'OK');
   t.is((await c.request('DIR a.bin')).code, 'NOT_A_DIRECTORY');
   t.is((await c.request('DIR nothing')).code, 'NOT_FOUND');
@@ -145,16 +132,16 @@ test('MOVE renames, moves into folders, and never overwrites', async (t) => {
   await c.request('MKDIR dir');
   t.is((await c.request('MOVE a b')).code, 'EXISTS');
   t.like((await c.request('MOVE a dir')).fields, { from: '/move/a', to: '/move/dir/a' });
-  t.is(await readFile(join(server.root, 'move/dir/a'), 'utf8'), 'A');
+  t.is(await readFile(join(shared.current().root, 'move/dir/a'), 'utf8'), 'A');
   t.like((await c.request('MOVE b renamed')).fields, { to: '/move/renamed' });
   await c.upload('a', Buffer.from('A2'));
   t.is((await c.request('MOVE a dir')).code, 'EXISTS');
-  t.is(await readFile(join(server.root, 'move/dir/a'), 'utf8'), 'A');
+  t.is(await readFile(join(shared.current().root, 'move/dir/a'), 'utf8'), 'A');
   t.is((await c.request('MOVE nothing x')).code, 'NOT_FOUND');
   t.is((await c.request('MOVE dir dir/sub')).code, 'BAD_PATH');
   t.is((await c.request('MOVE / x')).code, 'BAD_PATH');
   t.like((await c.request('MOVE dir moved-dir')).fields, { to: '/move/moved-dir' });
-  t.is(await readFile(join(server.root, 'move/moved-dir/a'), 'utf8'), 'A');
+  t.is(await readFile(join(shared.current().root, 'move/moved-dir/a'), 'utf8'), 'A');
   c.close();
 });
 
@@ -185,7 +172,7 @@ test('pipelined requests are answered in order', async (t) => {
 });
 
 test('QUIT ends the session', async (t) => {
-  const c = await RawClient.connect(server.port);
+  const c = await RawClient.connect(shared.current().port);
   t.is((await c.request('QUIT')).status, 'OK');
   await c.closed();
   t.true(c.isClosed);

@@ -1,27 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { createChecksum } from '../../src/protocol/checksum.js';
-import { q, RawClient, sha256 } from '../_helpers/raw-client.js';
-import { type RunningServer, startServer } from '../_helpers/server.js';
+import { q, sha256 } from '../_helpers/raw-client.js';
+import { useSharedServer } from '../_helpers/shared-server.js';
 import { leftovers } from '../_helpers/tree.js';
 import { waitFor } from '../_helpers/wait.js';
 
-let server: RunningServer;
-test.before(async () => {
-  server = await startServer({ workers: 2 });
-});
-test.after.always(async () => {
-  await server?.stop();
-});
-
-async function session(folder: string): Promise<RawClient> {
-  const client = await RawClient.connect(server.port);
-  await mkdir(join(server.root, folder), { recursive: true });
-  await client.request(`CHDIR /${folder}`);
-  return client;
-}
+const shared = useSharedServer(test);
+const session = shared.session;
 
 test.serial('an upload cut off mid-way leaves the previous version and no temp file', async (t) => {
   const c = await session('cut');
@@ -29,10 +17,10 @@ test.serial('an upload cut off mid-way leaves the previous version and no temp f
   const go = await c.request(`UPLOAD f.bin ${10 << 20}`);
   t.is(go.status, 'GO');
   c.send(randomBytes(3 << 20));
-  await waitFor(async () => (await leftovers(server.root)).length > 0, 5_000, 10);
+  await waitFor(async () => (await leftovers(shared.current().root)).length > 0, 5_000, 10);
   c.close();
-  t.true(await waitFor(async () => (await leftovers(server.root)).length === 0));
-  t.is(await readFile(join(server.root, 'cut/f.bin'), 'utf8'), 'previous');
+  t.true(await waitFor(async () => (await leftovers(shared.current().root)).length === 0));
+  t.is(await readFile(join(shared.current().root, 'cut/f.bin'), 'utf8'), 'previous');
   const again = await session('cut');
   t.is((await again.upload('f.bin', Buffer.from('next'))).status, 'OK', 'the lock was released');
   again.close();
@@ -43,7 +31,7 @@ test.serial('a new file cut off mid-way never appears', async (t) => {
   await c.request(`UPLOAD new.bin 1000`);
   c.send(Buffer.alloc(500));
   c.close();
-  t.true(await waitFor(async () => (await leftovers(server.root)).length === 0));
+  t.true(await waitFor(async () => (await leftovers(shared.current().root)).length === 0));
   const check = await session('cut-new');
   t.is((await check.list()).entries.length, 0);
   check.close();
@@ -54,8 +42,8 @@ test.serial('a checksum mismatch leaves the target unchanged', async (t) => {
   await c.upload('f', Buffer.from('good'));
   const reply = await c.upload('f', Buffer.from('evil'), { checksumHex: '0123456789abcdef' });
   t.is(reply.code, 'CHECKSUM_MISMATCH');
-  t.is(await readFile(join(server.root, 'mismatch/f'), 'utf8'), 'good');
-  t.deepEqual(await leftovers(server.root), []);
+  t.is(await readFile(join(shared.current().root, 'mismatch/f'), 'utf8'), 'good');
+  t.deepEqual(await leftovers(shared.current().root), []);
   t.is((await c.request('PWD')).status, 'OK', 'the session goes on');
   c.close();
 });
@@ -75,7 +63,7 @@ test.serial('more bytes than announced never change the target', async (t) => {
   await c.request('UPLOAD f 3');
   c.send('abcdefgh\n');
   t.is((await c.reply()).code, 'BAD_REQUEST');
-  t.is(await readFile(join(server.root, 'extra/f'), 'utf8'), 'kept');
+  t.is(await readFile(join(shared.current().root, 'extra/f'), 'utf8'), 'kept');
   c.close();
 });
 

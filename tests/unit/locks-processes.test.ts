@@ -1,6 +1,6 @@
 // Contention between processes: proper-lockfile keeps one lock table per process, so the other holder
 // here is a real child process running its own LockManager (tests/_helpers/lock-child.ts).
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
