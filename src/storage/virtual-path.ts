@@ -38,11 +38,6 @@ export function resolveVirtualPath(cwd: string, input: string): string {
   return resolved;
 }
 
-/** `/docs/a.bin` -> `docs/a.bin`; `/` -> ``. */
-export function toRelative(virtualPath: string): string {
-  return virtualPath.slice(1);
-}
-
 export function virtualParent(virtualPath: string): string {
   return posix.dirname(virtualPath);
 }

@@ -1,7 +1,7 @@
 // One connection = one session: greets, reads request lines in order, dispatches each to its command
 // handler, and turns every outcome into exactly one final reply. Errors become replies here, once.
 import type { Socket } from 'node:net';
-import { type ERROR_CODES, FilehiveError, fromErrno } from '../errors.js';
+import { fromErrno } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { metrics } from '../metrics/worker-metrics.js';
 import { CHECKSUM_ALGORITHMS } from '../protocol/checksum.js';
@@ -135,9 +135,4 @@ export class Session {
   abort(): void {
     this.socket.destroy();
   }
-}
-
-/** A refusal with its default message, for handlers. */
-export function refuse(code: keyof typeof ERROR_CODES, message?: string): FilehiveError {
-  return new FilehiveError(code, message);
 }
