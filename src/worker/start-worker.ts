@@ -72,8 +72,10 @@ export async function startWorker(): Promise<void> {
       send({ type: 'filehive:transfers', id: message.id, transfers: transfers.list() });
     }
   });
-  // A terminal's Ctrl-C reaches the whole process group: treat it as the primary's shutdown.
-  process.on('SIGINT', () => shutdown(config.shutdownGraceMs));
+  // A terminal's Ctrl-C reaches the whole process group: the primary coordinates that shutdown, so a
+  // worker must not leave on its own first (the primary would take it for a crash). A SIGTERM aimed
+  // at one worker stops that worker gracefully; the primary then replaces it.
+  process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => shutdown(config.shutdownGraceMs));
 
   server.on('error', (err: NodeJS.ErrnoException) => {

@@ -26,6 +26,8 @@ export interface StartOptions {
   args?: string[];
   root?: string;
   env?: Record<string, string>;
+  /** In a process group of its own, so a test can signal the whole group as a terminal's Ctrl-C does. */
+  detached?: boolean;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -46,7 +48,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ...metrics,
       ...extra,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+      detached: options.detached ?? false,
+    },
   );
   // A test process that dies (a timeout, a crash) must not leave servers behind.
   const reap = () => proc.kill('SIGKILL');

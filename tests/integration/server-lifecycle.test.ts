@@ -148,3 +148,14 @@ test('a port in use is one clear line and exit code 1', async (t) => {
   t.regex(result.stderr, /address already in use/);
   await first.stop();
 });
+
+test('Ctrl-C (SIGINT to the whole process group) stops the server cleanly, without respawning workers', async (t) => {
+  const server = await startServer({ workers: 2, detached: true });
+  t.teardown(() => server.stop());
+  const c = await RawClient.connect(server.port);
+  t.is((await c.request('PWD')).status, 'OK');
+  process.kill(-(server.proc.pid as number), 'SIGINT');
+  t.is(await server.stop({ keepRoot: false }), 0);
+  t.notRegex(server.output(), /died/);
+  t.regex(server.output(), /stopped/);
+});
