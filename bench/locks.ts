@@ -9,9 +9,16 @@ import { LockManager } from '../src/locks/lock-manager.js';
 import { fmt, summarize } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 1 : 3;
-const LOCK_OPS = quick ? 200 : 3000;
-const FILES = quick ? 100 : 1000;
+let ROUNDS = quick ? 1 : 3;
+let LOCK_OPS = quick ? 200 : 3000;
+let FILES = quick ? 100 : 1000;
+
+/** Sizes for a caller that runs this as one section of a larger bench (bench/run.ts). */
+export interface LockBenchOptions {
+  rounds?: number;
+  lockOps?: number;
+  files?: number;
+}
 
 async function lockCycleMicros(dir: string): Promise<number> {
   const locks = await LockManager.open({ dir, staleMs: 10_000, waitMs: 0, instance: 'bench' });
@@ -60,7 +67,10 @@ async function smallUploadsPerSecond(mode: Mode, source: string): Promise<number
   }
 }
 
-export async function runLockBench(): Promise<Record<string, unknown>> {
+export async function runLockBench(options: LockBenchOptions = {}): Promise<Record<string, unknown>> {
+  ROUNDS = options.rounds ?? ROUNDS;
+  LOCK_OPS = options.lockOps ?? LOCK_OPS;
+  FILES = options.files ?? FILES;
   const work = await mkdtemp(join(tmpdir(), 'filehive-bench-'));
   const source = join(work, 'small.bin');
   await writeFile(source, Buffer.alloc(4096, 7));
