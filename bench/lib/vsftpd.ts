@@ -40,10 +40,11 @@ export async function installVsftpd(): Promise<void> {
   }
   await mkdir(PEERS, { recursive: true });
   console.log('installing vsftpd into .cache/peers (apt-get download + dpkg-deb -x; no daemon is started)');
-  await run('apt-get', ['download', 'vsftpd'], { cwd: PEERS });
-  const deb = (await readdir(PEERS)).find((f) => f.startsWith('vsftpd_') && f.endsWith('.deb'));
-  if (!deb) throw new Error('apt-get download vsftpd produced no .deb');
-  await run('dpkg-deb', ['-x', join(PEERS, deb), join(PEERS, 'root')]);
+  // libwrap0 is the one run-time library of vsftpd that a slim Debian image usually lacks.
+  await run('apt-get', ['download', 'vsftpd', 'libwrap0'], { cwd: PEERS });
+  const debs = (await readdir(PEERS)).filter((f) => /^(vsftpd|libwrap0)_.*\.deb$/.test(f));
+  if (!debs.some((f) => f.startsWith('vsftpd_'))) throw new Error('apt-get download vsftpd produced no .deb');
+  for (const deb of debs) await run('dpkg-deb', ['-x', join(PEERS, deb), join(PEERS, 'root')]);
   try {
     await run('curl', ['--version']);
   } catch {
@@ -91,6 +92,10 @@ export async function startVsftpd(binary: string, work: string): Promise<Vsftpd>
       'anon_mkdir_write_enable=YES',
       'anon_other_write_enable=YES',
       'anon_umask=022',
+      'anon_world_readable_only=NO',
+      // Every session runs as the launching user; the names must only exist (a slim image has no `ftp`).
+      'ftp_username=nobody',
+      'nopriv_user=nobody',
       'local_enable=NO',
       'pasv_enable=YES',
       'pasv_address=127.0.0.1',
@@ -111,7 +116,10 @@ export async function startVsftpd(binary: string, work: string): Promise<Vsftpd>
       '',
     ].join('\n'),
   );
-  const proc: ChildProcess = spawn(binary, [conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Libraries extracted next to the binary (libwrap0) come first.
+  const libs = [join(PEERS, 'root/usr/lib/x86_64-linux-gnu'), join(PEERS, 'root/lib/x86_64-linux-gnu')];
+  const env = { ...process.env, LD_LIBRARY_PATH: [...libs, process.env.LD_LIBRARY_PATH ?? ''].join(':') };
+  const proc: ChildProcess = spawn(binary, [conf], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   proc.stdout?.on('data', (c: Buffer) => {
     output += c.toString();
