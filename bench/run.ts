@@ -262,7 +262,7 @@ async function main(): Promise<void> {
     await rm(big, { force: true });
 
     // ------------------------------------------------------------ small files
-    console.log('small files ...');
+    console.log(`small files ... (${fmt((Date.now() - startedAt) / 1000)} s)`);
     const smallDir = join(work, 'small');
     await mkdir(smallDir);
     const sources: string[] = [];
@@ -350,7 +350,7 @@ async function main(): Promise<void> {
     await rm(smallDir, { recursive: true, force: true });
 
     // ------------------------------------------------------------ concurrency
-    console.log('concurrency ...');
+    console.log(`concurrency ... (${fmt((Date.now() - startedAt) / 1000)} s)`);
     const fh1 = await filehive(1);
     servers.push(fh1);
     const each = join(work, 'each.bin');
@@ -436,7 +436,7 @@ async function main(): Promise<void> {
     await rm(each, { force: true });
 
     // ------------------------------------------------------------ memory
-    console.log('memory ...');
+    console.log(`memory ... (${fmt((Date.now() - startedAt) / 1000)} s)`);
     const idle = await idleConnectionCost(fh2, cfg.idle);
     const pipePeak = peakMemory['node pipe server'] ?? 0;
     for (const [label, bytes] of Object.entries(peakMemory)) {
@@ -461,7 +461,7 @@ async function main(): Promise<void> {
     result.memory = { peakRssBytes: peakMemory, idleConnectionBytes: idle, idleConnections: cfg.idle };
 
     // ------------------------------------------------------------ locks
-    console.log('locks ...');
+    console.log(`locks ... (${fmt((Date.now() - startedAt) / 1000)} s)`);
     result.locks = await runLockBench(smoke ? { rounds: 1, lockOps: 50, files: 20 } : { rounds: cfg.rounds });
   } finally {
     for (const s of servers.reverse()) await s.stop().catch(() => {});

@@ -40,3 +40,7 @@ server.listen({ host: '127.0.0.1', port: 0 }, () => {
   process.stdout.write(`port ${server.address().port}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));
+// Never outlive the bench that started it.
+setInterval(() => {
+  if (process.ppid === 1) process.exit(0);
+}, 1000);
