@@ -104,6 +104,7 @@ export class FilehiveClient {
       remoteName: options.remoteName ?? basename(localPath),
       checksum: options.checksum ?? this.defaultChecksum(),
       onProgress: options.onProgress,
+      immediateAllowed: this.server.features.includes('immediate-upload'),
     });
   }
 

@@ -31,6 +31,8 @@ interface Queued {
   line: string;
   reader: ResponseReader;
   holdWrites: boolean;
+  /** Bytes written right after the line, with nothing in between (an immediate upload's body). */
+  payload: Buffer[];
 }
 
 export class Connection {
@@ -84,12 +86,16 @@ export class Connection {
    * Sends one request line in one write and queues its reader. With `holdWrites`, later requests
    * wait until `releaseWrites()`: an upload's bytes must follow its GO with nothing in between.
    */
-  request(line: string, reader: ResponseReader, options: { holdWrites?: boolean } = {}): void {
+  request(
+    line: string,
+    reader: ResponseReader,
+    options: { holdWrites?: boolean; payload?: Buffer[] } = {},
+  ): void {
     this.assertOpen();
     if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
       throw new FilehiveClientError('BAD_REQUEST', `request longer than ${MAX_LINE_BYTES} bytes`);
     }
-    const item = { line, reader, holdWrites: options.holdWrites === true };
+    const item = { line, reader, holdWrites: options.holdWrites === true, payload: options.payload ?? [] };
     if (this.writesHeld) this.queued.push(item);
     else this.send(item);
   }
@@ -105,7 +111,14 @@ export class Connection {
   private send(item: Queued): void {
     this.readers.push(item.reader);
     this.writesHeld = item.holdWrites;
-    this.socket.write(item.line);
+    if (item.payload.length === 0) this.socket.write(item.line);
+    else {
+      // One writev for the line and its bytes.
+      this.socket.cork();
+      this.socket.write(item.line);
+      for (const chunk of item.payload) this.socket.write(chunk);
+      this.socket.uncork();
+    }
     this.pump();
   }
 

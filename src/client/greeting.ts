@@ -18,6 +18,8 @@ export interface ServerInfo {
   software: string;
   /** Algorithms the server offers, its default first; only those this client also knows. */
   checksums: ChecksumAlgorithm[];
+  /** Optional protocol features the server offers (`features=` in the greeting). */
+  features: string[];
 }
 
 const [PROTOCOL_NAME, PROTOCOL_MAJOR] = PROTOCOL.split('/') as [string, string];
@@ -35,6 +37,7 @@ export function parseGreeting(reply: Reply): ServerInfo {
     protocol,
     software: reply.fields.get('server') ?? '',
     checksums: offered.filter(isChecksumAlgorithm),
+    features: (reply.fields.get('features') ?? '').split(',').filter((f) => f !== ''),
   };
 }
 

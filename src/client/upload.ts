@@ -1,6 +1,7 @@
 // UPLOAD (PROTOCOL.md#upload-name-size-checksumalgo): announce, wait for GO, stream the bytes while
 // watching for an early ERR, then send CHECKSUM and wait for the final reply.
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import {
   type ByteQueue,
@@ -17,6 +18,12 @@ import { createDeferred, type Deferred } from './replies.js';
 
 /** Bytes per file read. Each chunk is a fresh buffer because the socket keeps it until it is sent. */
 const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Files up to this size are sent as immediate uploads (`go=no`): request, bytes and CHECKSUM in one
+ * write, without the round trip for GO. A refusal then costs the server a read of these bytes, which
+ * is why larger files wait for GO.
+ */
+export const IMMEDIATE_MAX_BYTES = 256 * 1024;
 
 export type ProgressListener = (bytesDone: number, totalBytes: number) => void;
 
@@ -25,6 +32,8 @@ export interface UploadRequest {
   remoteName: string;
   checksum: ChecksumAlgorithm;
   onProgress?: ProgressListener;
+  /** The server offers immediate uploads (greeting `features=immediate-upload`). */
+  immediateAllowed?: boolean;
 }
 
 export interface UploadResult {
@@ -68,12 +77,8 @@ function createUploadReader(go: Deferred<void>, final: Deferred<Reply>) {
 
 export async function runUpload(connection: Connection, request: UploadRequest): Promise<UploadResult> {
   const { localPath, remoteName, checksum: algorithm } = request;
-  // Checked before opening too: opening a FIFO would wait for a writer that may never come.
-  const before = await stat(localPath).catch((err) => {
-    throw localError('open', localPath, err);
-  });
-  if (!before.isFile()) throw new FilehiveClientError('LOCAL_ERROR', `${localPath} is not a regular file`);
-  const file = await open(localPath, 'r').catch((err) => {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below then refuses it.
+  const file = await open(localPath, constants.O_RDONLY | constants.O_NONBLOCK).catch((err) => {
     throw localError('open', localPath, err);
   });
   try {
@@ -81,6 +86,9 @@ export async function runUpload(connection: Connection, request: UploadRequest):
     const opened = await file.stat();
     if (!opened.isFile()) throw new FilehiveClientError('LOCAL_ERROR', `${localPath} is not a regular file`);
     const size = opened.size;
+    if (request.immediateAllowed && size <= IMMEDIATE_MAX_BYTES) {
+      return await uploadImmediately(connection, file, request, size);
+    }
     const started = performance.now();
     const go = createDeferred<void>();
     const final = createDeferred<Reply>();
@@ -159,4 +167,64 @@ async function sendBytes(
     throw protocolError('OK before the upload was complete');
   }
   return hash.digest();
+}
+
+/**
+ * A small file in one go (PROTOCOL.md#upload, `go=no`): the request line, the bytes and the CHECKSUM
+ * line leave together, so uploads pipelined on one session cost no round trip each.
+ */
+async function uploadImmediately(
+  connection: Connection,
+  file: FileHandle,
+  request: UploadRequest,
+  size: number,
+): Promise<UploadResult> {
+  const { localPath, remoteName, checksum: algorithm } = request;
+  const started = performance.now();
+  const body = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await file.read(body, filled, size - filled, filled).catch((cause) => {
+      throw localError('read', localPath, cause);
+    });
+    if (bytesRead === 0) {
+      throw new FilehiveClientError(
+        'LOCAL_ERROR',
+        `${localPath} shrank to ${filled} of ${size} bytes while uploading`,
+      );
+    }
+    filled += bytesRead;
+  }
+  const hash = createChecksum(algorithm);
+  hash.update(body);
+  const hex = hash.digest();
+  const final = createDeferred<Reply>();
+  connection.request(
+    encodeRequest({ verb: 'UPLOAD', path: remoteName, size, checksum: algorithm, immediate: true }),
+    createFinalOnlyReader(final),
+    { payload: [body, Buffer.from(encodeRequest({ verb: 'CHECKSUM', algorithm, hex }))] },
+  );
+  await final.promise;
+  request.onProgress?.(size, size);
+  return {
+    name: remoteName,
+    bytes: size,
+    seconds: (performance.now() - started) / 1000,
+    checksum: formatChecksum(algorithm, hex),
+  };
+}
+
+/** An immediate upload's one reply: OK or ERR, no GO. */
+function createFinalOnlyReader(final: Deferred<Reply>) {
+  return {
+    read(input: ByteQueue): boolean {
+      const reply = takeReply(input);
+      if (reply === null) return false;
+      if (reply.status === 'OK') final.resolve(reply);
+      else if (reply.status === 'ERR') final.reject(fromErrReply(reply));
+      else throw protocolError(`unexpected ${reply.status} reply to an immediate UPLOAD`);
+      return true;
+    },
+    fail: (err: FilehiveClientError) => final.reject(err),
+  };
 }

@@ -10,7 +10,14 @@ export const MAX_LINE_BYTES = 16_384;
 export const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 
 export type Request =
-  | { verb: 'UPLOAD'; path: string; size: number; checksum: ChecksumAlgorithm }
+  | {
+      verb: 'UPLOAD';
+      path: string;
+      size: number;
+      checksum: ChecksumAlgorithm;
+      /** `go=no`: the bytes follow the request at once, without waiting for GO (PROTOCOL.md#upload). */
+      immediate?: true;
+    }
   | { verb: 'DOWNLOAD'; path: string; checksum: ChecksumAlgorithm }
   | { verb: 'DELETE' | 'MKDIR' | 'RMDIR' | 'CHDIR'; path: string }
   | { verb: 'DIR'; path: string }
@@ -22,7 +29,7 @@ export type Verb = Request['verb'];
 
 /** Arguments each verb takes: required positionals, optional positionals, known options. */
 const GRAMMAR: Record<Verb, { required: number; optional: number; options: readonly string[] }> = {
-  UPLOAD: { required: 2, optional: 0, options: ['checksum'] },
+  UPLOAD: { required: 2, optional: 0, options: ['checksum', 'go'] },
   DOWNLOAD: { required: 1, optional: 0, options: ['checksum'] },
   DELETE: { required: 1, optional: 0, options: [] },
   MKDIR: { required: 1, optional: 0, options: [] },
@@ -87,7 +94,12 @@ export function parseRequest(line: Uint8Array): ParseResult<Request> {
       if (size === null) return fail('BAD_REQUEST', 'size must be a decimal byte count');
       const checksum = parseAlgorithm(options);
       if (checksum === null) return fail('BAD_REQUEST', 'unsupported checksum algorithm');
-      return { ok: true, value: { verb, path: a0, size, checksum } };
+      const go = options.get('go') ?? 'yes';
+      if (go !== 'yes' && go !== 'no') return fail('BAD_REQUEST', 'go must be yes or no');
+      return {
+        ok: true,
+        value: { verb, path: a0, size, checksum, ...(go === 'no' ? { immediate: true } : {}) },
+      };
     }
     case 'DOWNLOAD': {
       const checksum = parseAlgorithm(options);
@@ -119,6 +131,7 @@ export function encodeRequest(request: Request): string {
   switch (request.verb) {
     case 'UPLOAD':
       parts.push(encodeToken(request.path), String(request.size), encodeField('checksum', request.checksum));
+      if (request.immediate) parts.push(encodeField('go', 'no'));
       break;
     case 'DOWNLOAD':
       parts.push(encodeToken(request.path), encodeField('checksum', request.checksum));

@@ -36,10 +36,10 @@ export class Jail {
   }
 
   /**
-   * Follows links to the real file or folder behind `virtual`. Missing: NOT_FOUND; outside the root
-   * (a link leading out): BAD_PATH.
+   * Follows links to the real path behind `virtual`, without looking at what it is. Missing:
+   * NOT_FOUND; outside the root (a link leading out): BAD_PATH.
    */
-  async resolveExisting(virtual: string): Promise<{ path: string; stats: Stats; key: string }> {
+  async locate(virtual: string): Promise<{ path: string; key: string }> {
     let real: string;
     try {
       real = await realpath(join(this.root, virtual));
@@ -47,8 +47,14 @@ export class Jail {
       throw fromErrno(err, 'no such file or folder');
     }
     if (!this.contains(real)) throw new FilehiveError('BAD_PATH', 'path leads outside the share');
+    return { path: real, key: this.keyOf(real) };
+  }
+
+  /** `locate`, plus the stats of what is there. */
+  async resolveExisting(virtual: string): Promise<{ path: string; stats: Stats; key: string }> {
+    const { path, key } = await this.locate(virtual);
     try {
-      return { path: real, stats: await stat(real), key: this.keyOf(real) };
+      return { path, stats: await stat(path), key };
     } catch (err) {
       throw fromErrno(err, 'no such file or folder');
     }

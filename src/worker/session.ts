@@ -19,6 +19,9 @@ import type { WorkerContext } from './context.js';
 import { SocketInput } from './socket-input.js';
 
 const LINGER_MS = 5_000;
+/** Optional protocol features this server offers, named in the greeting (PROTOCOL.md#session). */
+const FEATURES = ['immediate-upload'];
+const IMMEDIATE_UPLOAD_HINT = /\bgo=no\b/i;
 
 export class Session {
   readonly input: SocketInput;
@@ -54,6 +57,7 @@ export class Session {
         server: `filehive ${this.ctx.version}`,
         checksums: CHECKSUM_ALGORITHMS.join(','),
         'max-line': MAX_LINE_BYTES,
+        features: FEATURES.join(','),
       }),
     );
     try {
@@ -71,6 +75,12 @@ export class Session {
           metrics.commandDone('INVALID', parsed.code);
           this.log.info({ code: parsed.code, reason: parsed.message }, 'bad request');
           this.send(encodeError(parsed.code, parsed.message));
+          // Bytes of unknown length may follow a request that asked not to wait for GO.
+          if (IMMEDIATE_UPLOAD_HINT.test(line.toString('latin1'))) {
+            this.desynced = true;
+            this.linger();
+            break;
+          }
           continue;
         }
         if (parsed.value.verb === 'QUIT') {

@@ -75,6 +75,20 @@ export class SocketInput {
     return out;
   }
 
+  /** Reads and drops exactly `count` bytes; false when the input ended first. */
+  async skip(count: number): Promise<boolean> {
+    let left = count;
+    while (left > 0) {
+      while (this.queue.size === 0) {
+        if (this.ended) return false;
+        await this.waitForData();
+      }
+      left -= this.queue.discard(left);
+      this.afterTake();
+    }
+    return true;
+  }
+
   /** Drops everything that arrives until the peer closes (a lingering close after an abort). */
   discardAll(): void {
     this.queue.discard(this.queue.size);

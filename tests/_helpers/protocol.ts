@@ -57,6 +57,13 @@ export const checksumValue = algorithm.chain((a) => hexFor(a).map((hex) => ({ al
 /** Every request the codec can express. */
 export const request: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ verb: fc.constant('UPLOAD' as const), path: name, size, checksum: algorithm }),
+  fc.record({
+    verb: fc.constant('UPLOAD' as const),
+    path: name,
+    size,
+    checksum: algorithm,
+    immediate: fc.constant(true as const),
+  }),
   fc.record({ verb: fc.constant('DOWNLOAD' as const), path: name, checksum: algorithm }),
   fc.record({
     verb: fc.constantFrom('DELETE' as const, 'MKDIR' as const, 'RMDIR' as const, 'CHDIR' as const),

@@ -50,6 +50,8 @@ const FIXTURES: Array<[string, Request]> = [
   ],
   ['UPLOAD a 0 checksum=sha256', { verb: 'UPLOAD', path: 'a', size: 0, checksum: 'sha256' }],
   ['UPLOAD a 11', { verb: 'UPLOAD', path: 'a', size: 11, checksum: DEFAULT_CHECKSUM }],
+  ['UPLOAD a 11 go=yes', { verb: 'UPLOAD', path: 'a', size: 11, checksum: DEFAULT_CHECKSUM }],
+  ['UPLOAD a 11 go=no', { verb: 'UPLOAD', path: 'a', size: 11, checksum: DEFAULT_CHECKSUM, immediate: true }],
   [
     'UPLOAD "my report \\"final\\".pdf" 1024',
     { verb: 'UPLOAD', path: 'my report "final".pdf', size: 1024, checksum: DEFAULT_CHECKSUM },
@@ -273,6 +275,10 @@ test('encodeRequest writes one line ending in a newline', (t) => {
   t.is(
     encodeRequest({ verb: 'UPLOAD', path: 'my file.txt', size: 5, checksum: 'sha256' }),
     'UPLOAD "my file.txt" 5 checksum=sha256\n',
+  );
+  t.is(
+    encodeRequest({ verb: 'UPLOAD', path: 'f', size: 5, checksum: 'sha256', immediate: true }),
+    'UPLOAD f 5 checksum=sha256 go=no\n',
   );
   t.is(encodeRequest({ verb: 'CHECKSUM', algorithm: 'xxh3-64', hex: '00ff' }), 'CHECKSUM xxh3-64:00ff\n');
   t.is(encodeRequest({ verb: 'MOVE', from: 'a\nb', to: '' }), 'MOVE "a\\nb" ""\n');

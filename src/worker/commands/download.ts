@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { FilehiveError, fromErrno } from '../../errors.js';
 import type { Transfer } from '../../metrics/transfers.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
@@ -12,30 +12,67 @@ import type { Session } from '../session.js';
 const CHUNK = 1 << 20;
 /** Bytes queued on the socket before reading more from disk: keeps the wire busy while a read runs. */
 const WINDOW = 4 << 20;
+/**
+ * O_NONBLOCK: opening a FIFO someone placed in the root must not park a thread-pool thread waiting
+ * for a writer; it has no effect on reads of regular files, which are all that is served.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Opens the real file behind `virtual`: the handle, its size, and the lock key. */
+async function openForDownload(session: Session, virtual: string) {
+  const { jail, locks } = session.ctx;
+  const { path: real, key } = await jail.locate(virtual);
+  // The lock check and the open are independent: one round through the thread pool instead of two.
+  const [readable, opened] = await Promise.allSettled([
+    locks.assertReadable(key),
+    open(real, OPEN_FLAGS).then(async (file) => {
+      try {
+        return { file, stats: await file.stat() };
+      } catch (err) {
+        await file.close().catch(() => undefined);
+        throw err;
+      }
+    }),
+  ]);
+  const file = opened.status === 'fulfilled' ? opened.value.file : null;
+  const failure =
+    readable.status === 'rejected'
+      ? readable.reason
+      : opened.status === 'rejected'
+        ? fromErrno(opened.reason, 'no such file')
+        : opened.value.stats.isDirectory()
+          ? new FilehiveError('IS_A_DIRECTORY')
+          : !opened.value.stats.isFile()
+            ? new FilehiveError('NOT_FOUND', 'not a regular file')
+            : null;
+  if (failure !== null) {
+    if (file) void closeQuietly(file);
+    throw failure;
+  }
+  const { stats } = (opened as PromiseFulfilledResult<{ file: FileHandle; stats: { size: number } }>).value;
+  return { file: file as FileHandle, size: stats.size };
+}
+
+function closeQuietly(file: FileHandle): Promise<void> {
+  return file.close().catch(() => undefined);
+}
 
 /**
  * Sends the file it opens, start to end: an upload that replaces the name meanwhile renames a new file
  * over it, and this descriptor keeps reading the complete old one (PROTOCOL.md#download).
  */
 export async function download(session: Session, request: { path: string; checksum: 'xxh3-64' | 'sha256' }) {
-  const { jail, locks } = session.ctx;
   const virtual = resolveVirtualPath(session.cwd, request.path);
-  const target = await jail.resolveExisting(virtual);
-  if (target.stats.isDirectory()) throw new FilehiveError('IS_A_DIRECTORY');
-  if (!target.stats.isFile()) throw new FilehiveError('NOT_FOUND', 'not a regular file');
-  await locks.assertReadable(target.key);
-  const file = await open(target.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
-    throw fromErrno(err, 'no such file');
-  });
+  const { file, size } = await openForDownload(session, virtual);
   let transfer: Transfer | undefined;
   try {
-    const { size } = await file.stat();
     const hash = createChecksum(request.checksum);
     const socket = session.socket;
     session.send(encodeReply('DATA', { size, checksum: request.checksum }));
     transfer = session.ctx.transfers.begin('download', virtual, size);
     let position = 0;
     while (position < size) {
+      // A fresh buffer per read: the socket keeps a reference until the bytes are on the wire.
       const buffer = Buffer.allocUnsafe(Math.min(CHUNK, size - position));
       const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) {
@@ -64,6 +101,7 @@ export async function download(session: Session, request: { path: string; checks
     transfer?.end(err instanceof ConnectionLost ? 'DISCONNECTED' : fromErrno(err).code);
     throw err;
   } finally {
-    await file.close();
+    // Not awaited: the next request need not wait for the descriptor to be closed.
+    void closeQuietly(file);
   }
 }

@@ -18,6 +18,7 @@ interface UploadRequest {
   path: string;
   size: number;
   checksum: ChecksumAlgorithm;
+  immediate?: true;
 }
 
 /** Writes all of `chunks` at the file's current end, looping over short writes. */
@@ -87,14 +88,22 @@ async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm
 }
 
 /**
- * UPLOAD: go/no-go before any byte, body into a temp file beside the target, rename over the target
- * only when both checksums agree. Whatever happens, the temp file never outlives the command.
+ * An immediate upload's bytes and CHECKSUM line were sent without waiting for GO: after a refusal they
+ * are read and dropped, so the session stays in step (PROTOCOL.md#upload).
  */
-export async function upload(session: Session, request: UploadRequest): Promise<void> {
-  const { jail, locks, config } = session.ctx;
+async function skipRefusedBody(session: Session, request: UploadRequest): Promise<void> {
+  if (!(await session.input.skip(request.size))) throw new ConnectionLost('connection closed during upload');
+  const line = await session.input.line(MAX_LINE_BYTES);
+  if (line === null) throw new ConnectionLost('connection closed before CHECKSUM');
+  if (line === 'too-long') session.desynced = true;
+}
+
+/** The go/no-go checks: the target, the lock and the temp file, or the reason to refuse. */
+async function prepare(session: Session, request: UploadRequest) {
+  const { jail, locks } = session.ctx;
   const target = await jail.resolveName(resolveVirtualPath(session.cwd, request.path));
   // The temp file's name is recorded with the lock, so whoever takes a dead holder's lock over removes it.
-  let tempPath: string | null = tempPathFor(target.dir, locks.idOf(target.key));
+  const tempPath = tempPathFor(target.dir, locks.idOf(target.key));
   // Checking the target, locking and creating the temp file are independent: run them together.
   const [existing, locked, created] = await Promise.allSettled([
     lstat(target.path),
@@ -116,14 +125,33 @@ export async function upload(session: Session, request: UploadRequest): Promise<
     if (locked.status === 'fulfilled') await locked.value.release();
     throw failure;
   }
-  const lock = (locked as PromiseFulfilledResult<LockHandle>).value;
-  let file: FileHandle | null = (created as PromiseFulfilledResult<FileHandle>).value;
+  return {
+    target,
+    tempPath,
+    lock: (locked as PromiseFulfilledResult<LockHandle>).value,
+    file: (created as PromiseFulfilledResult<FileHandle>).value,
+  };
+}
+
+/**
+ * UPLOAD: go/no-go before any byte, body into a temp file beside the target, rename over the target
+ * only when both checksums agree. Whatever happens, the temp file never outlives the command.
+ */
+export async function upload(session: Session, request: UploadRequest): Promise<void> {
+  const { config } = session.ctx;
+  const prepared = await prepare(session, request).catch(async (err: unknown) => {
+    if (request.immediate) await skipRefusedBody(session, request);
+    throw err;
+  });
+  const { target, lock } = prepared;
+  let tempPath: string | null = prepared.tempPath;
+  let file: FileHandle | null = prepared.file;
   let bodyDone = false;
   let serverHex = '';
   const transfer = session.ctx.transfers.begin('upload', target.virtual, request.size);
   let outcome = 'INTERNAL';
   try {
-    session.send(encodeReply('GO', { size: request.size }));
+    if (!request.immediate) session.send(encodeReply('GO', { size: request.size }));
     try {
       serverHex = await receiveBody(session, file, request, lock.signal, transfer);
     } catch (err) {
