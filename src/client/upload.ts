@@ -139,25 +139,36 @@ async function sendBytes(
 ): Promise<string> {
   const { localPath, onProgress } = request;
   const hash = createChecksum(request.checksum);
-  let sent = 0;
-  while (sent < size && !reader.done) {
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - sent));
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, sent).catch((cause) => {
+  const readAt = async (position: number): Promise<Buffer> => {
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - position));
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, position).catch((cause) => {
       throw localError('read', localPath, cause);
     });
-    if (reader.done) break;
     if (bytesRead === 0) {
       // The server expects `size` bytes; the only honest way to stop is to end the session.
       throw new FilehiveClientError(
         'LOCAL_ERROR',
-        `${localPath} shrank to ${sent} of ${size} bytes while uploading`,
+        `${localPath} shrank to ${position} of ${size} bytes while uploading`,
       );
     }
-    const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-    hash.update(chunk);
-    sent += bytesRead;
-    if (!connection.write(chunk)) await Promise.race([connection.drained(), final.promise.catch(() => {})]);
-    onProgress?.(sent, size);
+    return bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+  };
+  let sent = 0;
+  // One read ahead: the next chunk comes off the disk while the socket sends this one.
+  let next: Promise<Buffer> | null = size > 0 ? readAt(0) : null;
+  try {
+    while (next !== null && !reader.done) {
+      const chunk = await next;
+      if (reader.done) break;
+      sent += chunk.length;
+      next = sent < size ? readAt(sent) : null;
+      hash.update(chunk);
+      if (!connection.write(chunk)) await Promise.race([connection.drained(), final.promise.catch(() => {})]);
+      onProgress?.(sent, size);
+    }
+  } finally {
+    // Stopped early: a read still running must not become an unhandled rejection.
+    next?.catch(() => {});
   }
   if (reader.done) {
     // PROTOCOL.md#stopping-a-transfer-in-the-middle: the server aborted and stopped reading this
