@@ -23,6 +23,27 @@ export interface ServerConfig {
   readonly metricsHost: string;
   /** null: no metrics sidecar (`--metrics-port off`). */
   readonly metricsPort: number | null;
+  /** The users file (docs/SECURITY.md#accounts); null: no accounts. */
+  readonly usersFile: string | null;
+  /** Without a users file, accept clients from any address, not only loopback. */
+  readonly allowAnonymous: boolean;
+  /** Failed logins from one address before it is banned. */
+  readonly loginFailures: number;
+  readonly loginBanMs: number;
+  /** Delay before answering the first failed login; it doubles with each further failure. */
+  readonly loginDelayMs: number;
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  /** Largest upload accepted, in bytes. */
+  readonly maxFileSize: number;
+  /** Uploads that would leave less free space than this are refused, in bytes. */
+  readonly minFreeSpace: number;
+  /** A session with no request for this long is closed; 0 = never. */
+  readonly idleTimeoutMs: number;
+  /** A transfer with no byte moving for this long is cut; 0 = never. */
+  readonly stallTimeoutMs: number;
 }
 
 interface OptionSpec {
@@ -86,6 +107,68 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     arg: 'PORT',
     help: 'port of the metrics sidecar, 0 picks a free one, off disables it (default 9401)',
+  },
+  {
+    flag: 'users',
+    kind: 'string',
+    arg: 'FILE',
+    help: 'users file: sessions must log in (docs/SECURITY.md); manage it with `filehive-server user`',
+  },
+  {
+    flag: 'allow-anonymous',
+    kind: 'boolean',
+    help: 'without --users, serve clients from any address (default: loopback clients only)',
+  },
+  {
+    flag: 'login-failures',
+    kind: 'string',
+    arg: 'N',
+    help: 'failed logins from one address before it is banned (default 5)',
+  },
+  { flag: 'login-ban', kind: 'string', arg: 'SECONDS', help: 'how long a ban lasts (default 900)' },
+  {
+    flag: 'login-delay',
+    kind: 'string',
+    arg: 'SECONDS',
+    help: 'answer to a failed login is delayed this long, doubling per failure (default 1)',
+  },
+  { flag: 'tls-cert', kind: 'string', arg: 'FILE', help: 'PEM certificate (chain): speak TLS on the port' },
+  { flag: 'tls-key', kind: 'string', arg: 'FILE', help: 'PEM private key of --tls-cert' },
+  {
+    flag: 'max-connections',
+    kind: 'string',
+    arg: 'N',
+    help: 'sessions at once, across all workers (default 2000)',
+  },
+  {
+    flag: 'max-connections-per-ip',
+    kind: 'string',
+    arg: 'N',
+    help: 'sessions at once from one client address (default 50)',
+  },
+  {
+    flag: 'max-file-size',
+    kind: 'string',
+    arg: 'BYTES',
+    help: 'largest upload, suffixes K M G T (default 100G)',
+  },
+  {
+    flag: 'min-free-space',
+    kind: 'string',
+    arg: 'BYTES',
+    help: 'refuse uploads that would leave less free disk space (default 256M)',
+  },
+  {
+    flag: 'idle-timeout',
+    kind: 'string',
+    arg: 'SECONDS',
+    help: 'close sessions idle this long, 0 = never (default 300)',
+  },
+  {
+    flag: 'stall-timeout',
+    kind: 'string',
+    arg: 'SECONDS',
+    help: 'cut a transfer when no byte moves this long, 0 = never (default 60)',
   },
   { flag: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -185,6 +268,32 @@ function seconds(
   return Math.round(n * 1000);
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** A byte count: digits with an optional binary suffix (K, M, G, T; `KiB`/`KB` spellings too). */
+export function parseByteSize(text: string): number | null {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!m) return null;
+  const bytes = Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] as number));
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+function byteSize(raw: Raw, flag: string, fallback: number, errors: string[]): number {
+  const value = raw.get(flag);
+  if (value === undefined) return fallback;
+  const bytes = typeof value === 'string' ? parseByteSize(value) : null;
+  if (bytes === null) {
+    errors.push(`--${flag} must be a size in bytes like 512M or 10G, got ${JSON.stringify(String(value))}`);
+    return fallback;
+  }
+  return bytes;
+}
+
+function path(raw: Raw, flag: string, cwd: string): string | null {
+  const value = raw.get(flag);
+  return typeof value === 'string' && value !== '' ? resolve(cwd, value) : null;
+}
+
 function choice<T extends string>(
   raw: Raw,
   flag: string,
@@ -233,7 +342,23 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metricsHost: String(raw.get('metrics-host') ?? '127.0.0.1'),
     metricsPort:
       raw.get('metrics-port') === 'off' ? null : integer(raw, 'metrics-port', 9401, 0, 65535, errors),
+    usersFile: path(raw, 'users', cwd),
+    allowAnonymous: raw.get('allow-anonymous') === true,
+    loginFailures: integer(raw, 'login-failures', 5, 1, 1000, errors),
+    loginBanMs: seconds(raw, 'login-ban', 900, 0, 86_400 * 30, errors),
+    loginDelayMs: seconds(raw, 'login-delay', 1, 0, 60, errors),
+    tlsCert: path(raw, 'tls-cert', cwd),
+    tlsKey: path(raw, 'tls-key', cwd),
+    maxConnections: integer(raw, 'max-connections', 2000, 1, 1_000_000, errors),
+    maxConnectionsPerIp: integer(raw, 'max-connections-per-ip', 50, 1, 1_000_000, errors),
+    maxFileSize: byteSize(raw, 'max-file-size', 100 * 2 ** 30, errors),
+    minFreeSpace: byteSize(raw, 'min-free-space', 256 * 2 ** 20, errors),
+    idleTimeoutMs: seconds(raw, 'idle-timeout', 300, 0, 86_400, errors),
+    stallTimeoutMs: seconds(raw, 'stall-timeout', 60, 0, 86_400, errors),
   });
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    errors.push('--tls-cert and --tls-key go together');
+  }
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config, help: raw.get('help') === true };
 }
