@@ -17,6 +17,12 @@ export const ERROR_CODES = {
   LOCK_LOST: 'the lock on this name was lost, the upload was discarded',
   PERMISSION_DENIED: 'permission denied',
   SHUTTING_DOWN: 'the server is shutting down',
+  AUTH_REQUIRED: 'log in first',
+  AUTH_FAILED: 'wrong user name or password',
+  BANNED: 'too many failed logins from this address, try again later',
+  READ_ONLY: 'this account may only read',
+  TOO_MANY_CONNECTIONS: 'too many connections, try again later',
+  TIMEOUT: 'the session was idle or the transfer stalled for too long',
   INTERNAL: 'internal server error',
 } as const;
 
