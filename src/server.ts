@@ -1,11 +1,13 @@
 // filehive-server: one file for the cluster primary and its workers.
 import cluster from 'node:cluster';
 import { formatServerHelp, loadServerConfig } from './config/server-config.js';
-import { startPrimary } from './primary/start-primary.js';
-import { startWorker } from './worker/start-worker.js';
+
+// The primary and the workers load only their own side: a worker without Fastify and the sidecar
+// starts smaller (its RSS is part of the per-worker memory budget, docs/OPERATIONS.md).
 
 async function main(): Promise<void> {
   if (!cluster.isPrimary) {
+    const { startWorker } = await import('./worker/start-worker.js');
     await startWorker();
     return;
   }
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
     process.stdout.write(formatServerHelp());
     return;
   }
+  const { startPrimary } = await import('./primary/start-primary.js');
   await startPrimary(result.config);
 }
 
