@@ -67,6 +67,67 @@ test.serial('more bytes than announced never change the target', async (t) => {
   c.close();
 });
 
+const xxh3 = (data: string): string => {
+  const hash = createChecksum('xxh3-64');
+  hash.update(Buffer.from(data));
+  return `CHECKSUM xxh3-64:${hash.digest()}\n`;
+};
+
+/** Byte counts that lie, each sent with and without waiting for GO (go=no). */
+const LIES: { name: string; announced: number; send: string; leave: 'wait' | 'end' | 'destroy' }[] = [
+  {
+    name: 'more bytes, checksum of all of them',
+    announced: 3,
+    send: `abcdef${xxh3('abcdef')}`,
+    leave: 'wait',
+  },
+  { name: 'bytes after announcing none', announced: 0, send: `abc${xxh3('abc')}`, leave: 'wait' },
+  {
+    name: 'fewer bytes and their checksum, then close',
+    announced: 100,
+    send: `abc${xxh3('abc')}`,
+    leave: 'destroy',
+  },
+  { name: 'fewer bytes, then a half-close', announced: 100, send: 'abc', leave: 'end' },
+  { name: 'no bytes, then a reset', announced: 5, send: '', leave: 'destroy' },
+];
+
+test.serial('byte counts that lie never change the target, with or without go=no', async (t) => {
+  for (const [i, lie] of LIES.entries()) {
+    for (const immediate of [false, true]) {
+      const label = `${lie.name}${immediate ? ' (go=no)' : ''}`;
+      const folder = `lies-${i}-${immediate}`;
+      const c = await session(folder);
+      t.is((await c.upload('f', Buffer.from('kept'))).status, 'OK');
+      c.send(`UPLOAD f ${lie.announced}${immediate ? ' go=no' : ''}\n`);
+      if (!immediate) t.is((await c.reply()).status, 'GO', label);
+      c.send(lie.send);
+      if (lie.leave === 'wait') {
+        t.is((await c.reply()).code, 'BAD_REQUEST', label);
+        t.is((await c.request('PWD')).status, 'OK', `${label}: the session is in step`);
+      } else if (lie.leave === 'end') c.socket.end();
+      else c.close();
+      t.true(await waitFor(async () => (await leftovers(shared.current().root)).length === 0), label);
+      t.is(await readFile(join(shared.current().root, folder, 'f'), 'utf8'), 'kept', label);
+      c.close();
+    }
+  }
+});
+
+test.serial(
+  'the announced count frames the body: bytes after it and their checksum are the next line',
+  async (t) => {
+    const c = await session('framing');
+    t.is((await c.request('UPLOAD f 3')).status, 'GO');
+    c.send(`abc${xxh3('abc')}zzz\n`);
+    t.is((await c.reply()).status, 'OK');
+    t.is((await c.reply()).code, 'BAD_REQUEST', 'zzz is a request of its own');
+    t.is((await c.request('PWD')).status, 'OK', 'the session is in step');
+    t.is(await readFile(join(shared.current().root, 'framing/f'), 'utf8'), 'abc');
+    c.close();
+  },
+);
+
 test.serial('DOWNLOAD of a file being uploaded is refused with BUSY naming the holder', async (t) => {
   const writer = await session('busy');
   await writer.upload('f', Buffer.from('v1'));
