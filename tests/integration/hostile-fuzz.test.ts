@@ -111,7 +111,9 @@ test('hostile sessions neither crash a worker, nor escape the root, nor leave lo
   );
   if (details.failed) {
     t.log(`replay with FILEHIVE_FUZZ_SEED=${details.seed}`);
-    t.fail(String(details.errorInstance instanceof Error ? details.errorInstance.message : details.error));
+    t.fail(
+      String(details.errorInstance instanceof Error ? details.errorInstance.message : details.errorInstance),
+    );
   }
   t.true(details.numRuns >= Math.min(RUNS, 5), 'enough runs happened within the time budget');
 
