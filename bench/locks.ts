@@ -18,6 +18,17 @@ export interface LockBenchOptions {
   rounds?: number;
   lockOps?: number;
   files?: number;
+  /** Print the summary lines (the standalone run does; bench/run.ts has its table). */
+  print?: boolean;
+}
+
+/** The per-round figures behind the summaries, for a caller that relates them to each other. */
+export interface LockSamples {
+  cycleMicros: number[];
+  uploadsPerSecondLocks: number[];
+  uploadsPerSecondNoLocks: number[];
+  /** Empty when /dev/shm is missing. */
+  uploadsPerSecondTmpfsLocks: number[];
 }
 
 async function lockCycleMicros(dir: string): Promise<number> {
@@ -67,7 +78,11 @@ async function smallUploadsPerSecond(mode: Mode, source: string): Promise<number
   }
 }
 
-export async function runLockBench(options: LockBenchOptions = {}): Promise<Record<string, unknown>> {
+export async function runLockBench(
+  options: LockBenchOptions = {},
+): Promise<Record<string, unknown> & { samples: LockSamples }> {
+  const log: (line: string) => void =
+    options.print === false ? () => {} : (line: string) => console.log(line);
   ROUNDS = options.rounds ?? ROUNDS;
   LOCK_OPS = options.lockOps ?? LOCK_OPS;
   FILES = options.files ?? FILES;
@@ -101,19 +116,25 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Reco
   const on = summarize(withLocks);
   const off = summarize(without);
   const ratio = summarize(ratios);
-  console.log(
+  log(
     `lock acquire+release          ${fmt(cycle.median)} µs   (min ${fmt(cycle.min)}, max ${fmt(cycle.max)})`,
   );
-  console.log(
+  log(
     `4 KiB uploads, locks on       ${fmt(on.median, 0)} files/s (min ${fmt(on.min, 0)}, max ${fmt(on.max, 0)})`,
   );
-  console.log(
+  log(
     `4 KiB uploads, locks off      ${fmt(off.median, 0)} files/s (min ${fmt(off.min, 0)}, max ${fmt(off.max, 0)})`,
   );
-  console.log(
+  log(
     `on / off                      ${fmt(ratio.median, 2)}x (min ${fmt(ratio.min, 2)}, max ${fmt(ratio.max, 2)}); target >= 0.77x (at most 30% slower)`,
   );
-  const result: Record<string, unknown> = {
+  const result: Record<string, unknown> & { samples: LockSamples } = {
+    samples: {
+      cycleMicros: cycles,
+      uploadsPerSecondLocks: withLocks,
+      uploadsPerSecondNoLocks: without,
+      uploadsPerSecondTmpfsLocks: tmpfs,
+    },
     lockCycleMicros: cycle,
     uploadsPerSecondLocks: on,
     uploadsPerSecondNoLocks: off,
@@ -124,10 +145,10 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Reco
   if (tmpfs.length > 0) {
     const shm = summarize(tmpfs);
     const shmRatio = summarize(tmpfs.map((w, i) => w / (without[i] as number)));
-    console.log(
+    log(
       `4 KiB uploads, lock dir tmpfs ${fmt(shm.median, 0)} files/s (min ${fmt(shm.min, 0)}, max ${fmt(shm.max, 0)})`,
     );
-    console.log(
+    log(
       `tmpfs locks / off             ${fmt(shmRatio.median, 2)}x (min ${fmt(shmRatio.min, 2)}, max ${fmt(shmRatio.max, 2)})`,
     );
     Object.assign(result, { uploadsPerSecondTmpfsLocks: shm, tmpfsRatio: shmRatio });

@@ -1,5 +1,11 @@
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+
 /** Median, min and max of a sample (at least one value). */
-export function summarize(values: readonly number[]): { median: number; min: number; max: number } {
+export function summarize(values: readonly number[]): Stat {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const median =

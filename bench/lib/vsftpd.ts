@@ -1,35 +1,36 @@
 // The vsftpd peer: found on PATH or extracted into .cache/peers (never installed as a system daemon),
 // configured by a generated file on a loopback port, driven by curl.
+//
+// curl runs in active mode (PORT): curl 7.88's passive mode sometimes waits a full second between the
+// EPSV reply and connecting the data channel, which turned hundreds of small transfers into minutes.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { extractDebs, onPath, PEERS_ROOT, peerEnv } from './debs.js';
+import { freePort } from './net.js';
 
 const run = promisify(execFile);
-const PEERS = resolve('.cache/peers');
-const EXTRACTED = join(PEERS, 'root/usr/sbin/vsftpd');
+const EXTRACTED = join(PEERS_ROOT, 'usr/sbin/vsftpd');
+/** Files per curl process in uploadMany/downloadMany: bounds what one stuck curl can cost. */
+const FILES_PER_CURL = 100;
+const SMALL_BATCH_SECONDS = 30;
 
 export interface Vsftpd {
   port: number;
   upload(local: string, name: string): Promise<void>;
   download(name: string, local: string): Promise<void>;
-  /** Uploads every file into folder `dir` with one curl process (one control connection). */
-  uploadMany(locals: string[], dir: string): Promise<void>;
-  downloadMany(names: string[], dir: string, localDir: string): Promise<void>;
+  /** Uploads every file into folder `dir`, 100 files per curl process (one control connection each). */
+  uploadMany(locals: readonly string[], dir: string): Promise<void>;
+  downloadMany(names: readonly string[], dir: string, localDir: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function findVsftpd(): Promise<string | null> {
   if (existsSync(EXTRACTED)) return EXTRACTED;
   for (const p of ['/usr/sbin/vsftpd', '/usr/local/sbin/vsftpd']) if (existsSync(p)) return p;
-  try {
-    const { stdout } = await run('sh', ['-c', 'command -v vsftpd']);
-    return stdout.trim() || null;
-  } catch {
-    return null;
-  }
+  return onPath('vsftpd');
 }
 
 /** `--install-peers`: apt-get download + dpkg-deb -x into .cache/peers; no maintainer scripts run. */
@@ -38,13 +39,9 @@ export async function installVsftpd(): Promise<void> {
     console.log(`vsftpd already extracted at ${EXTRACTED}`);
     return;
   }
-  await mkdir(PEERS, { recursive: true });
   console.log('installing vsftpd into .cache/peers (apt-get download + dpkg-deb -x; no daemon is started)');
   // libwrap0 is the one run-time library of vsftpd that a slim Debian image usually lacks.
-  await run('apt-get', ['download', 'vsftpd', 'libwrap0'], { cwd: PEERS });
-  const debs = (await readdir(PEERS)).filter((f) => /^(vsftpd|libwrap0)_.*\.deb$/.test(f));
-  if (!debs.some((f) => f.startsWith('vsftpd_'))) throw new Error('apt-get download vsftpd produced no .deb');
-  for (const deb of debs) await run('dpkg-deb', ['-x', join(PEERS, deb), join(PEERS, 'root')]);
+  await extractDebs(['vsftpd', 'libwrap0']);
   try {
     await run('curl', ['--version']);
   } catch {
@@ -52,19 +49,10 @@ export async function installVsftpd(): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-    s.once('error', fail);
-  });
-}
-
 export async function startVsftpd(binary: string, work: string): Promise<Vsftpd> {
-  await run('curl', ['--version']);
+  await run('curl', ['--version']).catch(() => {
+    throw new Error('curl is missing (apt-get install curl): it drives the vsftpd peer');
+  });
   const root = join(work, 'anon');
   const empty = join(work, 'empty');
   const pub = join(root, 'pub');
@@ -96,6 +84,8 @@ export async function startVsftpd(binary: string, work: string): Promise<Vsftpd>
       'ftp_username=nobody',
       'nopriv_user=nobody',
       'local_enable=NO',
+      // Active mode is what curl is told to use (see the top); passive stays on for other clients.
+      'port_enable=YES',
       'pasv_enable=YES',
       'pasv_address=127.0.0.1',
       'pasv_addr_resolve=NO',
@@ -113,10 +103,7 @@ export async function startVsftpd(binary: string, work: string): Promise<Vsftpd>
       '',
     ].join('\n'),
   );
-  // Libraries extracted next to the binary (libwrap0) come first.
-  const libs = [join(PEERS, 'root/usr/lib/x86_64-linux-gnu'), join(PEERS, 'root/lib/x86_64-linux-gnu')];
-  const env = { ...process.env, LD_LIBRARY_PATH: [...libs, process.env.LD_LIBRARY_PATH ?? ''].join(':') };
-  const proc: ChildProcess = spawn(binary, [conf], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc: ChildProcess = spawn(binary, [conf], { stdio: ['ignore', 'pipe', 'pipe'], env: peerEnv() });
   let output = '';
   proc.stdout?.on('data', (c: Buffer) => {
     output += c.toString();
@@ -131,7 +118,7 @@ export async function startVsftpd(binary: string, work: string): Promise<Vsftpd>
   let ready = false;
   for (let i = 0; i < 50 && !ready; i++) {
     if (proc.exitCode !== null) throw new Error(`vsftpd exited ${proc.exitCode}: ${output.trim()}`);
-    ready = await run('curl', ['-s', '--max-time', '2', '-l', url]).then(
+    ready = await run('curl', ['-s', '--max-time', '2', '--ftp-port', '127.0.0.1', '-l', url]).then(
       () => true,
       () => false,
     );
@@ -141,11 +128,12 @@ export async function startVsftpd(binary: string, work: string): Promise<Vsftpd>
     proc.kill('SIGKILL');
     throw new Error(`vsftpd did not answer: ${output.trim()}`);
   }
-  // Bounded: a stuck transfer fails instead of hanging the bench.
-  const curl = (args: string[]) =>
-    run('curl', ['-sS', '--fail', '--ftp-pasv', '--max-time', '120', ...args], {
+  // Bounded: a stuck transfer fails instead of hanging the bench. 100 small files take well under a
+  // second, a 1 GiB file a few seconds.
+  const curl = (args: string[], maxSeconds = 120) =>
+    run('curl', ['-sS', '--fail', '--ftp-port', '127.0.0.1', '--max-time', String(maxSeconds), ...args], {
       maxBuffer: 1 << 20,
-      timeout: 130_000,
+      timeout: (maxSeconds + 10) * 1000,
     });
   return {
     port,
@@ -157,14 +145,19 @@ export async function startVsftpd(binary: string, work: string): Promise<Vsftpd>
     },
     async uploadMany(locals, dir) {
       // curl reuses the control connection across the URLs of one invocation; one data connection a file.
-      const args = ['--ftp-create-dirs'];
-      for (const l of locals) args.push('-T', l, `${url}${dir}/`);
-      await curl(args);
+      for (let i = 0; i < locals.length; i += FILES_PER_CURL) {
+        const args = ['--ftp-create-dirs'];
+        for (const l of locals.slice(i, i + FILES_PER_CURL)) args.push('-T', l, `${url}${dir}/`);
+        await curl(args, SMALL_BATCH_SECONDS);
+      }
     },
     async downloadMany(names, dir, localDir) {
-      const args: string[] = [];
-      for (const n of names) args.push('-o', join(localDir, n), `${url}${dir}/${n}`);
-      await curl(args);
+      for (let i = 0; i < names.length; i += FILES_PER_CURL) {
+        const args: string[] = [];
+        for (const n of names.slice(i, i + FILES_PER_CURL))
+          args.push('-o', join(localDir, n), `${url}${dir}/${n}`);
+        await curl(args, SMALL_BATCH_SECONDS);
+      }
     },
     async stop() {
       process.off('exit', reap);
