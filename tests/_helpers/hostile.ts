@@ -64,8 +64,8 @@ const SEGMENTS: readonly Buffer[] = [
 
 const SEPARATORS = ['/', '//', '/./', '/../'].map(bytes);
 
-/** A path made of tricky components, relative or absolute, as raw bytes. */
-export const hostilePath: fc.Arbitrary<Buffer> = fc
+/** Any mix of tricky components, relative or absolute, as raw bytes. */
+const anyPath: fc.Arbitrary<Buffer> = fc
   .record({
     absolute: fc.boolean(),
     parts: fc.array(fc.constantFrom(...SEGMENTS), { minLength: 1, maxLength: 6 }),
@@ -79,6 +79,31 @@ export const hostilePath: fc.Arbitrary<Buffer> = fc
     });
     return Buffer.concat(out);
   });
+
+/**
+ * Through the link that leads out of the root (the fuzz test plants `escape` -> ../sentinel), by
+ * routes that all end up there: every write must be refused and every read must fail.
+ */
+const throughEscape: fc.Arbitrary<Buffer> = fc
+  .tuple(
+    fc.constantFrom(
+      'escape',
+      '/escape',
+      './escape',
+      'dir1/../escape',
+      '//escape/.',
+      'x/../escape',
+      'escape/',
+    ),
+    fc.constantFrom('secret.txt', 'new', 'sub/new', '.', '..', '', 'caf\u00e9', 'cafe\u0301', 'secret.txt/'),
+  )
+  .map(([link, leaf]) => bytes(`${link}/${leaf}`));
+
+/** A path made of tricky components, or one aimed through the link that leads out. */
+export const hostilePath: fc.Arbitrary<Buffer> = fc.oneof(
+  { weight: 3, arbitrary: anyPath },
+  { weight: 1, arbitrary: throughEscape },
+);
 
 /** A token on the wire: raw bytes, or quoted with every byte outside printable ASCII as \xHH. */
 const token = (value: Buffer, quoted: boolean): Buffer => {

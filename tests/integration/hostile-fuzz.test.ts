@@ -94,6 +94,14 @@ test('hostile sessions neither crash a worker, nor escape the root, nor leave lo
           problems.push(`${p}\n after script ${describeScript(scripts[i] as HostileScript)}`);
         }
       });
+      // Checked after every run, so a failure names the scripts that caused it.
+      const all = () => scripts.map((s) => describeScript(s)).join('\n ');
+      if (JSON.stringify(await snapshotOutside(parent)) !== JSON.stringify(before)) {
+        problems.push(`something outside the root changed after the scripts\n ${all()}`);
+      }
+      if (JSON.stringify(await childPids(server.proc.pid as number)) !== JSON.stringify(workers)) {
+        problems.push(`a worker was replaced after the scripts\n ${all()}`);
+      }
       if (problems.length > 0) throw new Error(problems.join('\n'));
     },
   );
