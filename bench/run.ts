@@ -1,4 +1,4 @@
-// The benchmark suite (issue 5):
+// The benchmark suite:
 //
 //   npm run bench [-- --quick | --smoke] [--only SECTION[,SECTION]] [--install-peers]
 //

@@ -2,15 +2,29 @@
 // the `prom-client:` namespace on the same channel).
 
 import type { TransferInfo } from './metrics/transfers.js';
+import type { RefusalReason } from './primary/admission.js';
 
 export type PrimaryToWorker =
   | { type: 'filehive:shutdown'; graceMs: number }
-  | { type: 'filehive:transfers-request'; id: number };
+  | { type: 'filehive:transfers-request'; id: number }
+  | AdmissionReply;
 
 export type WorkerToPrimary =
   | { type: 'filehive:ready'; slot: number; port: number }
   | { type: 'filehive:fatal'; slot: number; message: string }
-  | { type: 'filehive:transfers'; id: number; transfers: TransferInfo[] };
+  | { type: 'filehive:transfers'; id: number; transfers: TransferInfo[] }
+  | AdmissionRequest;
+
+/** Connection limits and bans (src/primary/admission.ts): one round trip per connection, release one-way. */
+export type AdmissionRequest =
+  | { type: 'filehive:admit'; id: number; ip: string }
+  | { type: 'filehive:release'; ip: string }
+  | { type: 'filehive:login-failed'; id: number; ip: string }
+  | { type: 'filehive:login-succeeded'; ip: string };
+
+export type AdmissionReply =
+  | { type: 'filehive:admit-result'; id: number; refused: RefusalReason | null }
+  | { type: 'filehive:login-result'; id: number; delayMs: number; banned: boolean };
 
 export function isWorkerMessage(value: unknown): value is WorkerToPrimary {
   return (

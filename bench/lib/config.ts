@@ -33,7 +33,7 @@ export interface BenchConfig {
   lockFiles: number;
 }
 
-// The default sizes (1 GiB single stream, 1,000 x 4 KiB, 16 x 64 MiB, 3 rounds) are fixed by issue 5;
+// The default sizes (1 GiB single stream, 1,000 x 4 KiB, 16 x 64 MiB, 3 rounds) are the published benchmark (README.md#performance);
 // the rest is chosen so that a default run stays under 6 minutes on 2 cores.
 const CONFIGS: Record<Mode, BenchConfig> = {
   smoke: {
@@ -85,7 +85,7 @@ const CONFIGS: Record<Mode, BenchConfig> = {
   },
 };
 
-/** How long a run of each mode may take (issue 5); a run past it says so under the table. */
+/** How long a run of each mode may take (README.md#performance); a run past it says so under the table. */
 export const BUDGET_SECONDS: Record<Mode, number> = { smoke: 60, quick: 60, default: 360 };
 
 export interface BenchOptions {

@@ -1,6 +1,7 @@
 // Metrics of the primary itself, in a registry of their own with names no worker uses, so the
 // concatenated /metrics output never has a family twice.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { REFUSAL_REASONS, type RefusalReason } from '../primary/admission.js';
 
 export function createPrimaryMetrics() {
   const registry = new Registry();
@@ -40,6 +41,32 @@ export function createPrimaryMetrics() {
     help: 'Orphaned upload temp files removed by the sweep.',
     registers: [registry],
   });
+  const refused = new Counter({
+    name: 'filehive_connections_refused_total',
+    help: 'Connections refused at the greeting, by reason (limits, bans, anonymous access from a remote address).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const loginFailures = new Counter({
+    name: 'filehive_login_failures_total',
+    help: 'Failed logins, from every address.',
+    registers: [registry],
+  });
+  const bans = new Counter({
+    name: 'filehive_bans_total',
+    help: 'Addresses banned after too many failed logins.',
+    registers: [registry],
+  });
+  let activeBans: () => number = () => 0;
+  new Gauge({
+    name: 'filehive_bans_active',
+    help: 'Addresses banned now.',
+    registers: [registry],
+    collect() {
+      this.set(activeBans());
+    },
+  });
+  for (const reason of REFUSAL_REASONS) refused.inc({ reason }, 0);
   takeovers.inc({ reason: 'stale' }, 0);
   takeovers.inc({ reason: 'dead-worker' }, 0);
   return {
@@ -60,6 +87,17 @@ export function createPrimaryMetrics() {
     },
     tempFilesSwept(count: number): void {
       swept.inc(count);
+    },
+    connectionRefused(reason: RefusalReason): void {
+      refused.inc({ reason });
+    },
+    loginFailed(newlyBanned: boolean): void {
+      loginFailures.inc();
+      if (newlyBanned) bans.inc();
+    },
+    /** Where the bans gauge reads its value at each scrape. */
+    countActiveBansWith(source: () => number): void {
+      activeBans = source;
     },
   };
 }

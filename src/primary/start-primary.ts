@@ -10,6 +10,7 @@ import { createLogger } from '../log/logger.js';
 import { createPrimaryMetrics, type PrimaryMetrics } from '../metrics/primary-metrics.js';
 import { Jail } from '../storage/jail.js';
 import { VERSION } from '../version.js';
+import { startAdmissionService } from './admission-service.js';
 import { Housekeeping } from './housekeeping.js';
 import { createMetricsSidecar } from './metrics-sidecar.js';
 import { Supervisor } from './supervisor.js';
@@ -76,6 +77,7 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
 
   const instance = randomBytes(6).toString('hex');
   const primaryMetrics = createPrimaryMetrics();
+  const admission = startAdmissionService(config, primaryMetrics, log);
   const housekeeping = await Housekeeping.create(config, log, instance, {
     onTakeover: (reason, futureMs) => primaryMetrics.lockTakenOver(reason, futureMs),
     onSwept: (count) => primaryMetrics.tempFilesSwept(count),
@@ -93,6 +95,7 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
     const line = `filehive ${VERSION} listening on ${formatHost(config.host)}:${port} (${config.workers} workers, root ${config.root})`;
     log.info({ host: config.host, port, workers: config.workers, root: config.root }, 'ready');
     housekeeping.start();
+    if (admission.notice) process.stdout.write(`filehive: ${admission.notice}\n`);
     process.stdout.write(`${line}\n`);
   });
   supervisor.on('fatal', (message: string) => {

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { metrics } from '../metrics/worker-metrics.js';
+import { admitConnection } from './admission.js';
 import type { WorkerContext } from './context.js';
 import { Session } from './session.js';
 
@@ -16,10 +17,12 @@ export function createFileServer(ctx: WorkerContext): FileServer {
   const sessions = new Map<Session, Promise<void>>();
   let nextId = 1;
   const options = { noDelay: true, highWaterMark: SOCKET_HIGH_WATER } as { noDelay: boolean };
-  const server = createServer(options, (socket: Socket) => {
+  const server = createServer(options, async (socket: Socket) => {
     socket.setNoDelay(true);
     metrics.connectionOpened();
     socket.once('close', () => metrics.connectionClosed());
+    // Limits and bans across all workers; a refused socket got its ERR greeting and is closing.
+    if (!(await admitConnection(socket, ctx))) return;
     const session = new Session(socket, ctx, nextId++);
     const running = session
       .run()
