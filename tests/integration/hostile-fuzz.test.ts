@@ -34,7 +34,7 @@ import { waitFor } from '../_helpers/wait.js';
 
 const SESSIONS_PER_RUN = 6;
 const RUNS = Number(process.env.FILEHIVE_FUZZ_RUNS ?? 80);
-const TIME_LIMIT_MS = Number(process.env.FILEHIVE_FUZZ_TIME_MS ?? 15_000);
+const TIME_LIMIT_MS = Number(process.env.FILEHIVE_FUZZ_TIME_MS ?? 12_000);
 
 /** Everything under `dir` except the root: path, type, size, mtime and content hash. */
 async function snapshotOutside(dir: string): Promise<string[]> {
