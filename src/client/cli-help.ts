@@ -14,6 +14,8 @@ Options:
   -c, --commands "LIST"   run commands separated by ';' (a ';' inside double quotes is kept)
       --download-dir DIR  folder DOWNLOAD saves into (default: the current folder)
       --checksum ALGO     transfer checksum: xxh3-64 or sha256 (default: the server's first choice)
+      --tls               speak TLS; the server's certificate must be valid for HOST and trusted
+      --ca FILE           trust the CA (or self-signed certificate) in FILE, PEM; implies --tls
   -h, --help              show this help and exit
       --version           print the version and exit
 
@@ -53,5 +55,6 @@ Examples:
   filehive 127.0.0.1 9400
   filehive -c 'MKDIR docs; CD docs; UPLOAD "my report.pdf"; DIR' 127.0.0.1 9400
   filehive --download-dir ~/Downloads -b nightly.txt files.example.org 9400
+  filehive --ca ca.pem -c DIR files.example.org 9400
 `;
 }

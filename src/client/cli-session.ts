@@ -7,12 +7,15 @@ import { FilehiveClient } from './client.js';
 import { parseCommandLine } from './command-line.js';
 import type { DownloadResult } from './download.js';
 import { FilehiveClientError } from './errors.js';
+import type { TlsConnectOption } from './tls-connect.js';
 import type { UploadResult } from './upload.js';
 
 export interface CliOptions {
   downloadDir: string;
   /** Transfer checksum; the server's default when absent. */
   checksum?: ChecksumAlgorithm;
+  /** From --tls / --ca: every CONNECT uses it. */
+  tls?: TlsConnectOption;
 }
 
 export type TerminalStream = Writable & { isTTY?: boolean; columns?: number };
@@ -57,7 +60,7 @@ export class CliSession {
 
   /** Connects first and only then drops the old connection, so a typo in CONNECT loses nothing. */
   async connect(host: string, port: number): Promise<void> {
-    const next = await FilehiveClient.connect({ host, port });
+    const next = await FilehiveClient.connect({ host, port, tls: this.options.tls });
     await this.disconnect();
     this.client = next;
   }

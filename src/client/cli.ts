@@ -14,6 +14,7 @@ import {
   runInteractive,
 } from './cli-run.js';
 import { CliSession, type TerminalStream } from './cli-session.js';
+import { readTlsFlags } from './cli-tls.js';
 import { parsePort, splitCommandList } from './command-line.js';
 import { FilehiveClientError, localError } from './errors.js';
 
@@ -31,6 +32,8 @@ const FLAGS = {
   commands: { type: 'string', short: 'c' },
   'download-dir': { type: 'string' },
   checksum: { type: 'string' },
+  tls: { type: 'boolean' },
+  ca: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -42,6 +45,8 @@ interface Flags {
   commands?: string;
   downloadDir?: string;
   checksum?: ChecksumAlgorithm;
+  tls: boolean;
+  ca?: string;
   help: boolean;
   version: boolean;
   host?: string;
@@ -74,6 +79,8 @@ function parseFlags(argv: string[]): Flags {
     commands: values.commands,
     downloadDir: values['download-dir'],
     checksum,
+    tls: values.tls === true,
+    ca: values.ca,
     help: values.help === true,
     version: values.version === true,
     host,
@@ -116,8 +123,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`filehive ${packageJson.version}\n`);
     return 0;
   }
+  let tls: Awaited<ReturnType<typeof readTlsFlags>>;
+  try {
+    tls = await readTlsFlags(flags);
+  } catch (err) {
+    printError(io.stderr, err);
+    return EXIT_FAILED;
+  }
   const session = new CliSession(
-    { downloadDir: flags.downloadDir ?? process.cwd(), checksum: flags.checksum },
+    { downloadDir: flags.downloadDir ?? process.cwd(), checksum: flags.checksum, tls },
     io.stdout,
     io.stderr,
   );

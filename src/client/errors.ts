@@ -2,6 +2,7 @@
 // own codes for what happens on this side of the socket. Callers branch on `code`, never on text.
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Reply } from '../protocol/index.js';
+import { describeTlsError } from './tls-errors.js';
 
 /** Codes raised by the client itself, with default messages. */
 export const CLIENT_ERROR_CODES = {
@@ -71,7 +72,7 @@ const SOCKET_ERRORS: Record<string, string> = {
 /** A short description of a socket error: what happened, not where in Node it happened. */
 export function describeSocketError(err: unknown): string {
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (errno !== undefined) return SOCKET_ERRORS[errno] ?? errno;
+  if (errno !== undefined) return SOCKET_ERRORS[errno] ?? describeTlsError(err) ?? errno;
   return err instanceof Error ? err.message : String(err);
 }
 

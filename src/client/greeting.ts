@@ -1,15 +1,17 @@
-// Opening a session: TCP connect, then the HELLO greeting (PROTOCOL.md#session).
-import net from 'node:net';
+// Opening a session: TCP (or TLS) connect, then the HELLO greeting (PROTOCOL.md#session).
 import { type ChecksumAlgorithm, isChecksumAlgorithm, PROTOCOL, type Reply } from '../protocol/index.js';
 import { Connection, takeReply } from './connection.js';
 import { FilehiveClientError, fromErrReply, protocolError } from './errors.js';
 import { createDeferred } from './replies.js';
+import { connectSocket, type TlsConnectOption } from './tls-connect.js';
 
 export interface ConnectOptions {
   host: string;
   port: number;
   /** Bounds connecting and the greeting; 10 s by default. Later replies have no deadline. */
   timeoutMs?: number;
+  /** Speak TLS; the server's certificate is always checked (docs/SECURITY.md#tls). */
+  tls?: TlsConnectOption;
 }
 
 /** What the greeting told us about the server. */
@@ -47,7 +49,7 @@ export async function openSession(
 ): Promise<{ connection: Connection; server: ServerInfo }> {
   const { host, port, timeoutMs = 10_000 } = options;
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const socket = net.connect({ host, port, noDelay: true });
+  const socket = connectSocket({ host, port, tls: options.tls });
   const connection = new Connection(socket);
   // The greeting is the reply to no request; a server that refuses sessions (full, stopping) answers
   // ERR instead, with its own code.
@@ -66,7 +68,7 @@ export async function openSession(
     connection.destroy(
       new FilehiveClientError(
         'CONNECT_FAILED',
-        `cannot connect to ${where}: no greeting within ${timeoutMs} ms`,
+        `cannot connect to ${where}: no greeting within ${timeoutMs} ms${options.tls ? '' : ' (a TLS port? use --tls)'}`,
       ),
     ),
   );

@@ -7,5 +7,6 @@ export {
   FilehiveClientError,
 } from './errors.js';
 export type { ConnectOptions, ServerInfo } from './greeting.js';
+export type { TlsConnectOption } from './tls-connect.js';
 export type { DirEntry } from './replies.js';
 export type { ProgressListener, UploadResult } from './upload.js';

@@ -9,6 +9,7 @@ import { ensureLockSettings, LockSettingsMismatch } from '../locks/lock-settings
 import { createLogger } from '../log/logger.js';
 import { createPrimaryMetrics, type PrimaryMetrics } from '../metrics/primary-metrics.js';
 import { Jail } from '../storage/jail.js';
+import { checkServerTls } from '../tls/server-tls.js';
 import { VERSION } from '../version.js';
 import { startAdmissionService } from './admission-service.js';
 import { Housekeeping } from './housekeeping.js';
@@ -53,6 +54,14 @@ function formatHost(host: string): string {
 
 export async function startPrimary(input: ServerConfig): Promise<void> {
   const log = createLogger({ level: input.logLevel, format: input.logFormat, proc: 'primary' });
+  const tls =
+    input.tlsCert && input.tlsKey
+      ? await checkServerTls({ certFile: input.tlsCert, keyFile: input.tlsKey })
+      : null;
+  if (tls && !tls.ok) {
+    process.stderr.write(`filehive-server: ${tls.message}\n`);
+    process.exit(2);
+  }
   let config = input;
   try {
     const jail = await Jail.open(input.root);
@@ -74,6 +83,7 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
     process.exit(err instanceof LockSettingsMismatch ? 2 : 1);
   }
   log.info({ config }, 'starting');
+  if (tls?.ok) log.info({ certificate: tls.info }, 'TLS on the file port');
 
   const instance = randomBytes(6).toString('hex');
   const primaryMetrics = createPrimaryMetrics();
@@ -92,7 +102,7 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
   supervisor.on('ready', (_slot: number, port: number) => {
     if (announced || supervisor.readyCount < supervisor.expectedCount) return;
     announced = true;
-    const line = `filehive ${VERSION} listening on ${formatHost(config.host)}:${port} (${config.workers} workers, root ${config.root})`;
+    const line = `filehive ${VERSION} listening on ${formatHost(config.host)}:${port} (${config.workers} workers, root ${config.root}${tls ? ', TLS' : ''})`;
     log.info({ host: config.host, port, workers: config.workers, root: config.root }, 'ready');
     housekeeping.start();
     if (admission.notice) process.stdout.write(`filehive: ${admission.notice}\n`);

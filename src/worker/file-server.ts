@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { metrics } from '../metrics/worker-metrics.js';
+import { createTlsFileServer } from '../tls/server-tls.js';
 import { admitConnection } from './admission.js';
 import type { WorkerContext } from './context.js';
 import { Session } from './session.js';
@@ -12,12 +13,12 @@ export interface FileServer {
   readonly sessions: Map<Session, Promise<void>>;
 }
 
-/** Creates (does not start) the TCP server whose every connection runs one Session. */
+/** Creates (does not start) the TCP (or, with --tls-cert, TLS) server whose every connection runs one Session. */
 export function createFileServer(ctx: WorkerContext): FileServer {
   const sessions = new Map<Session, Promise<void>>();
   let nextId = 1;
-  const options = { noDelay: true, highWaterMark: SOCKET_HIGH_WATER } as { noDelay: boolean };
-  const server = createServer(options, async (socket: Socket) => {
+  const options = { noDelay: true, highWaterMark: SOCKET_HIGH_WATER };
+  const onConnection = async (socket: Socket) => {
     socket.setNoDelay(true);
     metrics.connectionOpened();
     socket.once('close', () => metrics.connectionClosed());
@@ -32,6 +33,12 @@ export function createFileServer(ctx: WorkerContext): FileServer {
       })
       .finally(() => sessions.delete(session));
     sessions.set(session, running);
-  });
+  };
+  const { tlsCert, tlsKey } = ctx.config;
+  // With TLS, onConnection runs once the handshake is done ('secureConnection').
+  const server =
+    tlsCert && tlsKey
+      ? createTlsFileServer({ certFile: tlsCert, keyFile: tlsKey }, options, onConnection, ctx.log)
+      : createServer(options as { noDelay: boolean }, onConnection);
   return { server, sessions };
 }
