@@ -5,7 +5,7 @@
 //   (no flag)        3 rounds, 1 GiB single stream, 1,000 x 4 KiB, 16 clients x 64 MiB (under 6 minutes)
 //   --quick          1 round at small sizes (under 1 minute)
 //   --smoke          tiny sizes, no vsftpd: proves the suite still runs (tests/integration/bench-smoke)
-//   --only a,b       run only these sections: limits, single, small, concurrency, memory, parts
+//   --only a,b       run only these sections: limits, single, tls, small, concurrency, memory, parts
 //                    (memory reports worker peaks only for single/concurrency when they ran too; parts
 //                    relates the metrics cost to the single-stream rate only when single ran too)
 //   --install-peers  extract vsftpd and iperf3 into .cache/peers (apt-get download + dpkg-deb -x; no
@@ -30,7 +30,7 @@ import { SECTIONS } from './sections/index.js';
 const SECTION_COUNT = Object.keys(SECTIONS).length;
 
 /** Sections that start the built server (dist/server.js). */
-const NEEDS_BUILD: readonly SectionName[] = ['single', 'small', 'concurrency', 'memory'];
+const NEEDS_BUILD: readonly SectionName[] = ['single', 'tls', 'small', 'concurrency', 'memory'];
 
 async function installPeers(report: Report): Promise<void> {
   for (const [name, install] of [

@@ -7,6 +7,8 @@ import type { RefusalReason } from './primary/admission.js';
 export type PrimaryToWorker =
   | { type: 'filehive:shutdown'; graceMs: number }
   | { type: 'filehive:transfers-request'; id: number }
+  /** SIGHUP: the users file was checked; read it again (src/accounts/reload.ts). */
+  | { type: 'filehive:users-reload' }
   | AdmissionReply;
 
 export type WorkerToPrimary =

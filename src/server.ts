@@ -11,6 +11,11 @@ async function main(): Promise<void> {
     await startWorker();
     return;
   }
+  if (process.argv[2] === 'user') {
+    const { runUserCommand } = await import('./accounts/user-command.js');
+    const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+    process.exit(await runUserCommand(process.argv.slice(3), io));
+  }
   const result = loadServerConfig(process.argv.slice(2), process.env, process.cwd());
   if (!result.ok) {
     for (const error of result.errors) process.stderr.write(`filehive-server: ${error}\n`);

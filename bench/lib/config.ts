@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 export const MIB = 1024 * 1024;
 
 /** The sections in the order they run; `--only` picks a subset by these names. */
-export const SECTION_NAMES = ['limits', 'single', 'small', 'concurrency', 'memory', 'parts'] as const;
+export const SECTION_NAMES = ['limits', 'single', 'tls', 'small', 'concurrency', 'memory', 'parts'] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
 
 export type Mode = 'smoke' | 'quick' | 'default';

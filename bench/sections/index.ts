@@ -7,10 +7,12 @@ import { runMemory } from './memory.js';
 import { runParts } from './parts.js';
 import { runSingle } from './single.js';
 import { runSmall } from './small.js';
+import { runTls } from './tls.js';
 
 export const SECTIONS: Record<SectionName, (ctx: BenchContext) => Promise<void>> = {
   limits: runLimits,
   single: runSingle,
+  tls: runTls,
   small: runSmall,
   concurrency: runConcurrency,
   memory: runMemory,

@@ -26,12 +26,12 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'CONNECT',
     aliases: ['OPEN'],
-    usage: 'host port',
-    summary: 'connect to a server, replacing the current connection',
+    usage: 'host port [user]',
+    summary: 'connect (and log in as user), replacing the current connection',
     minArgs: 2,
-    maxArgs: 2,
+    maxArgs: 3,
     async run(session, args) {
-      await session.connect(arg(args, 0), requirePort(arg(args, 1)));
+      await session.connect(arg(args, 0), requirePort(arg(args, 1)), args[2]);
       session.print(
         `connected to ${session.address()} (${session.requireClient().server.software || 'filehive'})`,
       );

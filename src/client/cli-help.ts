@@ -16,6 +16,7 @@ Options:
       --checksum ALGO     transfer checksum: xxh3-64 or sha256 (default: the server's first choice)
       --tls               speak TLS; the server's certificate must be valid for HOST and trusted
       --ca FILE           trust the CA (or self-signed certificate) in FILE, PEM; implies --tls
+  -u, --user NAME         log in as NAME after connecting (the password: see Accounts)
   -h, --help              show this help and exit
       --version           print the version and exit
 
@@ -27,6 +28,13 @@ with the escapes \\" \\\\ \\n \\t \\xHH, exactly as on the wire: UPLOAD "my repo
 Remote paths are relative to the remote folder unless they start with /. UPLOAD stores a file under
 its own name in the remote folder; DOWNLOAD saves under the remote file's name, replacing a local
 file of that name only once the whole file arrived and its checksum matched.
+
+Accounts:
+  A server started with --users asks every session to log in first (otherwise commands fail with
+  AUTH_REQUIRED). With --user NAME, or CONNECT host port NAME, the password comes from the
+  environment variable FILEHIVE_PASSWORD when set; otherwise it is asked for on the terminal,
+  without echo. It is never taken from the command line. A wrong name or password is AUTH_FAILED;
+  after too many failures the server answers BANNED. Once logged in, / is the account's home folder.
 
 Output:
   Transfers print one line:  uploaded report.pdf 12.4 MiB in 0.21 s (59.0 MiB/s)
@@ -55,6 +63,7 @@ Examples:
   filehive 127.0.0.1 9400
   filehive -c 'MKDIR docs; CD docs; UPLOAD "my report.pdf"; DIR' 127.0.0.1 9400
   filehive --download-dir ~/Downloads -b nightly.txt files.example.org 9400
+  FILEHIVE_PASSWORD=... filehive --user alice -c 'UPLOAD report.pdf' files.example.org 9400
   filehive --ca ca.pem -c DIR files.example.org 9400
 `;
 }

@@ -1,6 +1,7 @@
 // The two ways of running commands: a batch that stops at the first failure, and the prompt.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { createReadlineSecretReader } from './cli-password.js';
 import type { CliSession, TerminalStream } from './cli-session.js';
 import { isSkippable } from './command-line.js';
 import { toClientError } from './errors.js';
@@ -63,6 +64,8 @@ export async function runInteractive(
     terminal: Boolean(io.stdout.isTTY),
     historySize: 500,
   });
+  // CONNECT ... user asks for the password through the prompt, with echo and history off.
+  session.secretReader = createReadlineSecretReader(rl, io.stdout);
   let running = false;
   // Ctrl-C: cancel the running command (closing the connection is how a transfer stops), or else
   // drop the half-typed line like a shell does.

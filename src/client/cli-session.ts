@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { ChecksumAlgorithm } from '../protocol/index.js';
 import { type CommandOutcome, checkArgs, findCommand } from './cli-commands.js';
+import { obtainPassword, type SecretReader } from './cli-password.js';
 import { createProgressLine } from './cli-progress.js';
 import { FilehiveClient } from './client.js';
 import { parseCommandLine } from './command-line.js';
@@ -16,12 +17,16 @@ export interface CliOptions {
   checksum?: ChecksumAlgorithm;
   /** From --tls / --ca: every CONNECT uses it. */
   tls?: TlsConnectOption;
+  /** Where FILEHIVE_PASSWORD is looked up; process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type TerminalStream = Writable & { isTTY?: boolean; columns?: number };
 
 export class CliSession {
   private client: FilehiveClient | null = null;
+  /** Asks for a password when FILEHIVE_PASSWORD is not set; null: nobody to ask. */
+  secretReader: SecretReader | null = null;
 
   constructor(
     private readonly options: CliOptions,
@@ -36,7 +41,8 @@ export class CliSession {
   /** `filehive 127.0.0.1:9400:/docs> `, or `filehive (not connected)> ` */
   prompt(): string {
     const client = this.liveClient();
-    return client ? `filehive ${this.address()}:${client.cwd}> ` : 'filehive (not connected)> ';
+    if (!client) return 'filehive (not connected)> ';
+    return `filehive ${client.user === null ? '' : `${client.user}@`}${this.address()}:${client.cwd}> `;
   }
 
   /** `host:port` of the live connection, or '' when there is none. */
@@ -59,8 +65,13 @@ export class CliSession {
   }
 
   /** Connects first and only then drops the old connection, so a typo in CONNECT loses nothing. */
-  async connect(host: string, port: number): Promise<void> {
-    const next = await FilehiveClient.connect({ host, port, tls: this.options.tls });
+  async connect(host: string, port: number, user?: string): Promise<void> {
+    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const password =
+      user === undefined
+        ? undefined
+        : await obtainPassword(user, where, this.options.env ?? process.env, this.secretReader);
+    const next = await FilehiveClient.connect({ host, port, tls: this.options.tls, user, password });
     await this.disconnect();
     this.client = next;
   }

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import packageJson from '../../package.json' with { type: 'json' };
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, isChecksumAlgorithm } from '../protocol/index.js';
 import { formatUsage } from './cli-help.js';
+import { createTerminalSecretReader } from './cli-password.js';
 import {
   type BatchLine,
   numberLines,
@@ -22,6 +23,8 @@ export interface CliIo {
   stdin: Readable & { isTTY?: boolean };
   stdout: TerminalStream;
   stderr: TerminalStream;
+  /** FILEHIVE_PASSWORD is read from here; process.env when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const EXIT_FAILED = 1;
@@ -32,6 +35,7 @@ const FLAGS = {
   commands: { type: 'string', short: 'c' },
   'download-dir': { type: 'string' },
   checksum: { type: 'string' },
+  user: { type: 'string', short: 'u' },
   tls: { type: 'boolean' },
   ca: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -45,6 +49,7 @@ interface Flags {
   commands?: string;
   downloadDir?: string;
   checksum?: ChecksumAlgorithm;
+  user?: string;
   tls: boolean;
   ca?: string;
   help: boolean;
@@ -71,6 +76,9 @@ function parseFlags(argv: string[]): Flags {
   if (checksum !== undefined && !isChecksumAlgorithm(checksum)) {
     throw new UsageError(`--checksum must be one of ${CHECKSUM_ALGORITHMS.join(', ')}`);
   }
+  if (values.user !== undefined && host === undefined) {
+    throw new UsageError('--user needs HOST PORT (or use CONNECT host port user)');
+  }
   if (values.batch !== undefined && values.commands !== undefined) {
     throw new UsageError('use either -b or -c, not both');
   }
@@ -79,6 +87,7 @@ function parseFlags(argv: string[]): Flags {
     commands: values.commands,
     downloadDir: values['download-dir'],
     checksum,
+    user: values.user,
     tls: values.tls === true,
     ca: values.ca,
     help: values.help === true,
@@ -131,15 +140,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT_FAILED;
   }
   const session = new CliSession(
-    { downloadDir: flags.downloadDir ?? process.cwd(), checksum: flags.checksum, tls },
+    { downloadDir: flags.downloadDir ?? process.cwd(), checksum: flags.checksum, tls, env: io.env },
     io.stdout,
     io.stderr,
   );
+  session.secretReader = createTerminalSecretReader(io.stdin, io.stderr);
   try {
     const interactive = flags.batch === undefined && flags.commands === undefined && io.stdin.isTTY === true;
     // Read the batch before connecting: a missing batch file should not cost a session.
     const lines = interactive ? null : await batchSource(flags, io);
-    if (host !== undefined && port !== undefined) await session.connect(host, port);
+    if (host !== undefined && port !== undefined) await session.connect(host, port, flags.user);
     return lines === null ? await runInteractive(session, io) : await runBatch(session, lines, io.stderr);
   } catch (err) {
     printError(io.stderr, err);

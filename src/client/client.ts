@@ -9,7 +9,7 @@ import {
 } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 import { type DownloadResult, runDownload } from './download.js';
-import type { FilehiveClientError } from './errors.js';
+import { FilehiveClientError } from './errors.js';
 import { type ConnectOptions, openSession, type ServerInfo } from './greeting.js';
 import { createDeferred, createFinalReader, type DirEntry, parseEntry } from './replies.js';
 import { type ProgressListener, runUpload, type UploadResult } from './upload.js';
@@ -34,6 +34,7 @@ const QUIT_TIMEOUT_MS = 2_000;
 /** A session with a filehive server. Methods reject with FilehiveClientError. */
 export class FilehiveClient {
   private currentFolder = '/';
+  private account: string | null = null;
 
   private constructor(
     private readonly connection: Connection,
@@ -42,10 +43,34 @@ export class FilehiveClient {
     readonly server: ServerInfo,
   ) {}
 
-  /** Connects, reads the greeting and checks the protocol version. */
+  /** Connects, reads the greeting and checks the protocol version; with `user`, logs in too. */
   static async connect(options: ConnectOptions): Promise<FilehiveClient> {
+    if (options.user !== undefined && options.password === undefined) {
+      throw new FilehiveClientError('USAGE', 'a password is needed to log in as a user');
+    }
     const { connection, server } = await openSession(options);
-    return new FilehiveClient(connection, options.host, options.port, server);
+    const client = new FilehiveClient(connection, options.host, options.port, server);
+    if (options.user !== undefined) {
+      try {
+        await client.login(options.user, options.password as string);
+      } catch (err) {
+        client.destroy(err instanceof FilehiveClientError ? err : undefined);
+        throw err;
+      }
+    }
+    return client;
+  }
+
+  /** LOGIN: AUTH_FAILED for a wrong name or password. The session's `/` becomes the account's home. */
+  async login(user: string, password: string): Promise<void> {
+    const reply = await this.call({ verb: 'LOGIN', user, password });
+    this.account = reply.fields.get('user') ?? user;
+    this.currentFolder = '/';
+  }
+
+  /** The account this session logged in as, or null. */
+  get user(): string | null {
+    return this.account;
   }
 
   /** The session's current folder as last reported by the server (sessions start at `/`). */

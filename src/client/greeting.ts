@@ -10,6 +10,9 @@ export interface ConnectOptions {
   port: number;
   /** Bounds connecting and the greeting; 10 s by default. Later replies have no deadline. */
   timeoutMs?: number;
+  /** Log in as this account right after the greeting (PROTOCOL.md#login); needs `password`. */
+  user?: string;
+  password?: string;
   /** Speak TLS; the server's certificate is always checked (docs/SECURITY.md#tls). */
   tls?: TlsConnectOption;
 }

@@ -180,6 +180,7 @@ export function envName(flag: string): string {
 export function formatServerHelp(): string {
   const lines = [
     'Usage: filehive-server [options]',
+    '       filehive-server user add|passwd|remove|list ...   (accounts; see filehive-server user --help)',
     '',
     'Serves the storage folder over the filehive protocol (docs/PROTOCOL.md).',
     '',

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
+import { prepareAccounts } from '../accounts/reload.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { ensureLockSettings, LockSettingsMismatch } from '../locks/lock-settings.js';
 import { createLogger } from '../log/logger.js';
@@ -62,6 +63,7 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
     process.stderr.write(`filehive-server: ${tls.message}\n`);
     process.exit(2);
   }
+  await prepareAccounts(input, log);
   let config = input;
   try {
     const jail = await Jail.open(input.root);

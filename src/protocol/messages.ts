@@ -23,6 +23,8 @@ export type Request =
   | { verb: 'DIR'; path: string }
   | { verb: 'MOVE'; from: string; to: string }
   | { verb: 'PWD' | 'NOOP' | 'QUIT' }
+  /** PROTOCOL.md#login: required first when the server has accounts. */
+  | { verb: 'LOGIN'; user: string; password: string }
   | { verb: 'CHECKSUM'; algorithm: ChecksumAlgorithm; hex: string };
 
 export type Verb = Request['verb'];
@@ -40,6 +42,7 @@ const GRAMMAR: Record<Verb, { required: number; optional: number; options: reado
   PWD: { required: 0, optional: 0, options: [] },
   NOOP: { required: 0, optional: 0, options: [] },
   QUIT: { required: 0, optional: 0, options: [] },
+  LOGIN: { required: 2, optional: 0, options: [] },
   CHECKSUM: { required: 1, optional: 0, options: [] },
 };
 
@@ -115,6 +118,8 @@ export function parseRequest(line: Uint8Array): ParseResult<Request> {
       return { ok: true, value: { verb, path: args[0] ?? '.' } };
     case 'MOVE':
       return { ok: true, value: { verb, from: a0, to: a1 } };
+    case 'LOGIN':
+      return { ok: true, value: { verb, user: a0, password: a1 } };
     case 'CHECKSUM': {
       const checksum = parseChecksum(a0);
       if (checksum === null) return fail('BAD_REQUEST', 'CHECKSUM takes ALGO:HEX');
@@ -145,6 +150,9 @@ export function encodeRequest(request: Request): string {
       break;
     case 'MOVE':
       parts.push(encodeToken(request.from), encodeToken(request.to));
+      break;
+    case 'LOGIN':
+      parts.push(encodeToken(request.user), encodeToken(request.password));
       break;
     case 'CHECKSUM':
       parts.push(`${request.algorithm}:${request.hex}`);

@@ -17,7 +17,14 @@ export interface NameTarget {
 }
 
 export class Jail {
-  private constructor(readonly root: string) {}
+  /**
+   * `root` bounds every path; `keyRoot` (the storage root) anchors lock keys. They differ for an
+   * account's jail: its home is its `/`, yet two accounts reaching one file must contend on one lock.
+   */
+  private constructor(
+    readonly root: string,
+    private readonly keyRoot: string = root,
+  ) {}
 
   /** Creates the root if missing and pins its real path. */
   static async open(root: string): Promise<Jail> {
@@ -32,7 +39,13 @@ export class Jail {
   }
 
   keyOf(realPath: string): string {
-    return relative(this.root, realPath).split(sep).join('/');
+    return relative(this.keyRoot, realPath).split(sep).join('/');
+  }
+
+  /** A jail for the real folder `folder` inside this one (an account's home), keys still from the storage root. */
+  narrow(folder: string): Jail {
+    if (!this.contains(folder)) throw new FilehiveError('BAD_PATH', 'path leads outside the share');
+    return new Jail(folder, this.keyRoot);
   }
 
   /**

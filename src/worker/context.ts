@@ -1,3 +1,4 @@
+import type { AccountStore } from '../accounts/account-store.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { LockManager } from '../locks/lock-manager.js';
 import type { Logger } from '../log/logger.js';
@@ -12,4 +13,6 @@ export interface WorkerContext {
   readonly log: Logger;
   readonly version: string;
   readonly transfers: TransferRegistry;
+  /** With --users: the accounts LOGIN checks; sessions must log in first. Absent: no accounts. */
+  readonly accounts?: AccountStore | null;
 }

@@ -14,6 +14,9 @@ import {
   type Request,
 } from '../protocol/messages.js';
 import { COMMANDS } from './commands/index.js';
+import type { Access } from '../accounts/users-file.js';
+import type { Jail } from '../storage/jail.js';
+import { checkAccess } from './access.js';
 import { ConnectionLost } from './connection-lost.js';
 import type { WorkerContext } from './context.js';
 import { SocketInput } from './socket-input.js';
@@ -25,8 +28,10 @@ const IMMEDIATE_UPLOAD_HINT = /\bgo=no\b/i;
 
 export class Session {
   readonly input: SocketInput;
-  readonly log: Logger;
+  log: Logger;
   cwd = '/';
+  /** The logged-in account (docs/SECURITY.md#accounts); null before LOGIN or without accounts. */
+  account: { readonly name: string; readonly access: Access } | null = null;
   /** Set by a handler that failed with request bytes still unread: the session cannot go on. */
   desynced = false;
   private busy = false;
@@ -35,7 +40,8 @@ export class Session {
 
   constructor(
     readonly socket: Socket,
-    readonly ctx: WorkerContext,
+    /** Replaced once, at LOGIN, by a copy whose jail is the account's home. */
+    public ctx: WorkerContext,
     readonly id: number,
   ) {
     this.input = new SocketInput(socket);
@@ -105,6 +111,7 @@ export class Session {
     this.busy = true;
     let code = 'OK';
     try {
+      await checkAccess(this, request);
       await COMMANDS[request.verb](this, request as never);
     } catch (err) {
       if (err instanceof ConnectionLost || this.socket.destroyed) {
@@ -122,6 +129,14 @@ export class Session {
       metrics.commandDone(request.verb, code);
       this.log.debug({ verb: request.verb, code, ms: Math.round(performance.now() - started) }, 'command');
     }
+  }
+
+  /** LOGIN succeeded: from now on the session sees only `home`, and starts at its `/`. */
+  logIn(account: { name: string; access: Access }, home: Jail): void {
+    this.account = account;
+    this.ctx = { ...this.ctx, jail: home };
+    this.cwd = '/';
+    this.log = this.log.child({ user: account.name });
   }
 
   /** Ends our side after an abort, drops whatever the peer still sends, and gives up after a while. */

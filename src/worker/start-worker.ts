@@ -1,6 +1,7 @@
 // A worker process: serves the file protocol on the port the primary shares with it.
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
+import { openAccountStore } from '../accounts/reload.js';
 import type { ServerConfig } from '../config/server-config.js';
 import {
   INSTANCE_ENV,
@@ -43,7 +44,8 @@ export async function startWorker(): Promise<void> {
     onAcquired: (op, waitedMs) => metrics.lockAcquired(op, waitedMs),
   });
   const transfers = new TransferRegistry(slot);
-  const ctx: WorkerContext = { config, jail, locks, log, version: VERSION, transfers };
+  const accounts = await openAccountStore(config, log);
+  const ctx: WorkerContext = { config, jail, locks, log, version: VERSION, transfers, accounts };
   const { server, sessions } = createFileServer(ctx);
 
   let stopping = false;

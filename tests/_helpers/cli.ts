@@ -8,10 +8,14 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { stdin?: string; cwd?: string } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  options: { stdin?: string; cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [CLIENT_JS, ...args], {
       cwd: options.cwd,
+      env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

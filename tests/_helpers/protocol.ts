@@ -72,6 +72,7 @@ export const request: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ verb: fc.constant('DIR' as const), path: name }),
   fc.record({ verb: fc.constant('MOVE' as const), from: name, to: name }),
   fc.record({ verb: fc.constantFrom('PWD' as const, 'NOOP' as const, 'QUIT' as const) }),
+  fc.record({ verb: fc.constant('LOGIN' as const), user: name, password: name }),
   checksumValue.map((c) => ({ verb: 'CHECKSUM' as const, ...c })),
 );
 

@@ -52,6 +52,7 @@ test.serial('npm run bench -- --quick --smoke prints the table and writes the JS
     'skipped',
     'table',
     'single',
+    'tls',
     'small',
     'concurrency',
     'memory',
@@ -62,7 +63,7 @@ test.serial('npm run bench -- --quick --smoke prints the table and writes the JS
   }
   const table = json.table as { section: string; name: string; value: { median: number } }[];
   t.true(Array.isArray(table) && table.length > 10);
-  for (const section of ['single', 'small', 'concurrency', 'memory', 'parts']) {
+  for (const section of ['single', 'tls', 'small', 'concurrency', 'memory', 'parts']) {
     t.true(
       table.some((r) => r.section === section),
       `no ${section} rows`,
@@ -88,5 +89,5 @@ test('--only with an unknown section names the valid ones and exits 2', async (t
   const { code, stderr } = await runBench(['--smoke', '--only', 'single,bogus']);
   t.is(code, 2);
   t.regex(stderr, /unknown: bogus/);
-  t.regex(stderr, /limits, single, small, concurrency, memory, parts/);
+  t.regex(stderr, /limits, single, tls, small, concurrency, memory, parts/);
 });

@@ -70,6 +70,8 @@ const FIXTURES: Array<[string, Request]> = [
   ['PWD', { verb: 'PWD' }],
   ['NOOP', { verb: 'NOOP' }],
   ['QUIT', { verb: 'QUIT' }],
+  ['LOGIN alice "pass word=\\\\x"', { verb: 'LOGIN', user: 'alice', password: 'pass word=\\x' }],
+  ['login bob ""', { verb: 'LOGIN', user: 'bob', password: '' }],
   ['CHECKSUM xxh3-64:5e0b4e4e1b4f1d20', { verb: 'CHECKSUM', algorithm: 'xxh3-64', hex: '5e0b4e4e1b4f1d20' }],
   [`CHECKSUM sha256:${'ab'.repeat(32)}`, { verb: 'CHECKSUM', algorithm: 'sha256', hex: 'ab'.repeat(32) }],
   ['  NOOP  \t', { verb: 'NOOP' }],

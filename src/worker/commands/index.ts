@@ -5,6 +5,7 @@ import { checksumOutOfPlace } from './checksum.js';
 import { del } from './delete.js';
 import { dir } from './dir.js';
 import { download } from './download.js';
+import { login } from './login.js';
 import { mkdir } from './mkdir.js';
 import { move } from './move.js';
 import { rmdir } from './rmdir.js';
@@ -28,5 +29,6 @@ export const COMMANDS: { [V in Verb]: Handler<V> } = {
   PWD: pwd,
   NOOP: noop,
   QUIT: noop,
+  LOGIN: login,
   CHECKSUM: checksumOutOfPlace,
 };

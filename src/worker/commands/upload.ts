@@ -95,7 +95,7 @@ async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm
  * An immediate upload's bytes and CHECKSUM line were sent without waiting for GO: after a refusal they
  * are read and dropped, so the session stays in step (PROTOCOL.md#upload).
  */
-async function skipRefusedBody(session: Session, request: UploadRequest): Promise<void> {
+export async function skipRefusedBody(session: Session, request: UploadRequest): Promise<void> {
   if (!(await session.input.skip(request.size))) throw new ConnectionLost('connection closed during upload');
   const line = await session.input.line(MAX_LINE_BYTES);
   if (line === null) throw new ConnectionLost('connection closed before CHECKSUM');
