@@ -35,6 +35,8 @@ export class Session {
   /** Set by a handler that failed with request bytes still unread: the session cannot go on. */
   desynced = false;
   private busy = false;
+  /** The verb of the running command: a shutdown that cuts it tells the client, unless it streams bytes. */
+  private running: Request['verb'] | null = null;
   private closing = false;
   readonly closed: Promise<void>;
 
@@ -109,6 +111,7 @@ export class Session {
   private async dispatch(request: Request): Promise<void> {
     const started = performance.now();
     this.busy = true;
+    this.running = request.verb;
     let code = 'OK';
     try {
       await checkAccess(this, request);
@@ -156,8 +159,15 @@ export class Session {
     }
   }
 
-  /** The grace period is over: abort whatever still runs. */
+  /**
+   * The grace period is over: abort whatever still runs. A command cut mid-way gets its final
+   * `ERR SHUTTING_DOWN` first (PROTOCOL.md#stopping-a-transfer-in-the-middle), except a download,
+   * whose raw bytes a reply line cannot interrupt: it just ends without its `OK`.
+   */
   abort(): void {
+    if (this.busy && this.running !== 'DOWNLOAD') {
+      this.send(encodeError('SHUTTING_DOWN', 'the server is shutting down; the command was cut'));
+    }
     this.socket.destroy();
   }
 }

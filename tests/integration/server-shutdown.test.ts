@@ -76,8 +76,10 @@ test('SIGTERM with uploads and downloads running: what can finish does, the rest
   const took = Date.now() - signalled;
   t.log(`stopped ${took} ms after SIGTERM (--shutdown-grace 2)`);
   t.true(took < 2_000 + 4_000, `stopped ${took} ms after SIGTERM`);
-  for (const c of [stalled, immediate])
+  for (const c of [stalled, immediate]) {
+    t.is((await c.reply()).code, 'SHUTTING_DOWN', 'a cut upload hears why');
     t.true(await waitFor(() => c.isClosed, 5_000), 'a cut upload is closed');
+  }
   stuck.socket.resume();
   t.true(await waitFor(() => stuck.isClosed, 5_000));
   const received = stuck.socket.bytesRead;
