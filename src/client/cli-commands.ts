@@ -27,7 +27,7 @@ export const COMMANDS: readonly Command[] = [
     name: 'CONNECT',
     aliases: ['OPEN'],
     usage: 'host port [user]',
-    summary: 'connect (and log in as user), replacing the current connection',
+    summary: 'connect (and log in as user), replacing the connection',
     minArgs: 2,
     maxArgs: 3,
     async run(session, args) {
@@ -154,7 +154,7 @@ export const COMMANDS: readonly Command[] = [
     name: 'MOVE',
     aliases: ['MV', 'RENAME'],
     usage: 'src dst',
-    summary: 'move src into folder dst, or rename it to dst (no overwrite)',
+    summary: 'move src into folder dst, or rename it (no overwrite)',
     minArgs: 2,
     maxArgs: 2,
     async run(session, args) {
