@@ -23,3 +23,12 @@ export function lockIdFromEntry(entry: string): string | null {
   const id = entry.slice(0, -LOCK_SUFFIX.length);
   return isLockId(id) ? id : null;
 }
+
+/**
+ * `clock-<host>.probe`: the file each host writes to measure its clock skew against the filesystem
+ * (clock-probe.ts). One per host, whatever its instances, so restarts leave nothing behind.
+ */
+export function clockProbeName(host: string): string {
+  const safe = host.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'host';
+  return `clock-${safe}.probe`;
+}

@@ -57,6 +57,11 @@ export function createPrimaryMetrics() {
     help: 'Addresses banned after too many failed logins.',
     registers: [registry],
   });
+  const clockSkew = new Gauge({
+    name: 'filehive_clock_skew_seconds',
+    help: "This host's clock minus the shared filesystem's (positive: this host is ahead), from the last probe.",
+    registers: [registry],
+  });
   let activeBans: () => number = () => 0;
   new Gauge({
     name: 'filehive_bans_active',
@@ -84,6 +89,9 @@ export function createPrimaryMetrics() {
     lockTakenOver(reason: 'stale' | 'dead-worker', futureMs: number): void {
       takeovers.inc({ reason });
       if (futureMs > 1000) futureLocks.inc();
+    },
+    clockSkewMeasured(skewMs: number): void {
+      clockSkew.set(skewMs / 1000);
     },
     tempFilesSwept(count: number): void {
       swept.inc(count);

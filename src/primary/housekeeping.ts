@@ -1,6 +1,7 @@
 // The primary's background care of the lock folder and the tree: the lock janitor, and the sweep for
 // orphaned upload temp files at start and every --sweep-interval.
 import type { ServerConfig } from '../config/server-config.js';
+import { ClockProbe } from '../locks/clock-probe.js';
 import { LockJanitor, type TakeoverReason } from '../locks/janitor.js';
 import { LockManager } from '../locks/lock-manager.js';
 import type { Logger } from '../log/logger.js';
@@ -9,10 +10,13 @@ import { sweepTempFiles } from '../storage/temp-sweeper.js';
 export interface HousekeepingEvents {
   onTakeover?: (reason: TakeoverReason, futureMs: number) => void;
   onSwept?: (count: number) => void;
+  /** Each clock skew estimate against the lock folder's filesystem, in ms (positive: this host ahead). */
+  onClockSkew?: (skewMs: number) => void;
 }
 
 export class Housekeeping {
   readonly janitor: LockJanitor;
+  private readonly clock: ClockProbe;
   private sweepTimer: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
 
@@ -33,6 +37,11 @@ export class Housekeeping {
       // The temp file of a short upload whose holder died: sweep once it is older than the stale period.
       onOrphanedTemp: () => this.sweepSoon(),
     });
+    this.clock = new ClockProbe({
+      dir: config.lockDir,
+      log,
+      ...(events.onClockSkew ? { onSkew: events.onClockSkew } : {}),
+    });
   }
 
   static async create(config: ServerConfig, log: Logger, instance: string, events: HousekeepingEvents = {}) {
@@ -47,6 +56,7 @@ export class Housekeeping {
 
   start(): void {
     this.janitor.start();
+    this.clock.start();
     void this.sweep();
     if (this.config.sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
@@ -56,6 +66,7 @@ export class Housekeeping {
 
   stop(): void {
     this.janitor.stop();
+    this.clock.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.soon) clearTimeout(this.soon);
   }

@@ -93,6 +93,7 @@ export async function startPrimary(input: ServerConfig): Promise<void> {
   const housekeeping = await Housekeeping.create(config, log, instance, {
     onTakeover: (reason, futureMs) => primaryMetrics.lockTakenOver(reason, futureMs),
     onSwept: (count) => primaryMetrics.tempFilesSwept(count),
+    onClockSkew: (skewMs) => primaryMetrics.clockSkewMeasured(skewMs),
   });
   const supervisor = new Supervisor(config, log, instance);
   supervisor.on('restart', () => primaryMetrics.workerRestarted());
