@@ -13,7 +13,7 @@ import { listTree } from './tree.js';
 
 export const SESSIONS_PER_RUN = 6;
 const RUNS = Number(process.env.FILEHIVE_FUZZ_RUNS ?? 80);
-const TIME_LIMIT_MS = Number(process.env.FILEHIVE_FUZZ_TIME_MS ?? 12_000);
+const TIME_LIMIT_MS = Number(process.env.FILEHIVE_FUZZ_TIME_MS ?? 10_000);
 
 /**
  * Everything under `dir` except the `writable` subtrees (relative paths): path, type, size, mtime and
