@@ -1,0 +1,212 @@
+// A real HAProxy for tests, configured from the shipped deploy/haproxy.cfg: its defaults, frontend and
+// backend as written, with a global section of the test's own (foreground, no chroot or user switch,
+// an admin socket in a temporary folder), a loopback port, the test's instances as servers and faster
+// health checks.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ToolCommand } from './cluster-tools.js';
+import { waitFor } from './wait.js';
+
+export const DEPLOY_HAPROXY_CFG = resolve(import.meta.dirname, '../../deploy/haproxy.cfg');
+
+export interface Backend {
+  readonly name: string;
+  readonly port: number;
+}
+
+export interface HaproxyTestSettings {
+  readonly port: number;
+  readonly backends: readonly Backend[];
+  /** Folder for the admin socket. */
+  readonly dir: string;
+  /** Health-check interval, an HAProxy duration; the shipped file checks every 2 s. */
+  readonly checkInterval?: string;
+}
+
+interface Section {
+  header: string;
+  lines: string[];
+}
+
+function parseSections(text: string): Section[] {
+  const sections: Section[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\s+$/, '');
+    if (line.trim() === '' || line.trim().startsWith('#')) continue;
+    if (/^\S/.test(line)) sections.push({ header: line, lines: [] });
+    else sections.at(-1)?.lines.push(line.trim());
+  }
+  return sections;
+}
+
+/**
+ * The shipped configuration made runnable in a test. Pure. Keeps every line of `defaults`, the
+ * `filehive` frontend and backend except `bind` and `server` lines, which it replaces; drops `global`
+ * (and any other section) for its own.
+ */
+export function renderHaproxyConfig(template: string, settings: HaproxyTestSettings): string {
+  const sections = parseSections(template);
+  const find = (header: string) => {
+    const section = sections.find((s) => s.header === header);
+    if (!section) throw new Error(`deploy/haproxy.cfg has no "${header}" section`);
+    return section;
+  };
+  const defaults = find('defaults');
+  const frontend = find('frontend filehive');
+  const backend = find('backend filehive');
+  const interval = settings.checkInterval ?? '300ms';
+  const out = [
+    'global',
+    '    maxconn 2000',
+    `    stats socket ${join(settings.dir, 'admin.sock')} mode 600 level admin`,
+    '',
+    'defaults',
+    // No syslog here: "log global" would refer to the shipped global's /dev/log.
+    ...defaults.lines.filter((l) => !/^(log|option (tcplog|dontlognull))\b/.test(l)).map((l) => `    ${l}`),
+    '',
+    'frontend filehive',
+    `    bind 127.0.0.1:${settings.port}`,
+    ...frontend.lines.filter((l) => !l.startsWith('bind ')).map((l) => `    ${l}`),
+    '',
+    'backend filehive',
+    ...backend.lines.filter((l) => !l.startsWith('server ')).map((l) => `    ${l}`),
+    // The shipped checks, faster: a killed instance is out within about two intervals.
+    ...settings.backends.map(
+      (b) => `    server ${b.name} 127.0.0.1:${b.port} inter ${interval} fastinter ${interval} rise 1`,
+    ),
+    '',
+  ];
+  return out.join('\n');
+}
+
+export interface RunningHaproxy {
+  readonly port: number;
+  readonly config: string;
+  /** Everything HAProxy printed. */
+  log(): string;
+  /** Each server's status as HAProxy sees it (`UP`, `DOWN`, `MAINT`, `DRAIN`, `UP 1/2`...). */
+  states(): Promise<Record<string, string>>;
+  /** Sends a command to the admin socket and returns its answer. */
+  admin(command: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolveListen);
+  });
+  const address = server.address();
+  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+function askSocket(path: string, command: string): Promise<string> {
+  return new Promise((resolveAnswer, reject) => {
+    const socket = connect(path);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.once('error', reject);
+    socket.once('close', () => resolveAnswer(answer));
+    socket.end(`${command}\n`);
+  });
+}
+
+function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+    proc.once('exit', () => {
+      clearTimeout(killer);
+      resolveStop();
+    });
+    // SIGUSR1 would wait for the sessions (soft stop); the tests want it gone.
+    proc.kill('SIGTERM');
+  });
+}
+
+/** Starts HAProxy on a free loopback port; resolves once every backend is UP. */
+export async function startHaproxy(
+  tool: ToolCommand,
+  backends: readonly Backend[],
+  options: { checkInterval?: string; template?: string } = {},
+): Promise<RunningHaproxy> {
+  const dir = await mkdtemp(join(tmpdir(), 'filehive-haproxy-'));
+  const template = options.template ?? (await readFile(DEPLOY_HAPROXY_CFG, 'utf8'));
+  const socketPath = join(dir, 'admin.sock');
+  let lastError = '';
+  // The free port may be taken between our probe and HAProxy's bind; try a few.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const config = renderHaproxyConfig(template, { port, backends, dir, ...options });
+    const configPath = join(dir, 'haproxy.cfg');
+    await writeFile(configPath, config);
+    // -db: foreground, no daemon; -W is not needed for one process.
+    const proc = spawn(tool.bin, ['-db', '-f', configPath], {
+      env: tool.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const reap = () => proc.kill('SIGKILL');
+    process.once('exit', reap);
+    proc.once('exit', () => process.off('exit', reap));
+    let log = '';
+    const collect = (chunk: Buffer) => {
+      log += chunk.toString();
+    };
+    proc.stdout?.on('data', collect);
+    proc.stderr?.on('data', collect);
+    proc.on('error', (err) => {
+      log += `spawn failed: ${err.message}\n`;
+    });
+    const running = () => proc.exitCode === null && proc.signalCode === null;
+    const haproxy: RunningHaproxy = {
+      port,
+      config,
+      log: () => log,
+      admin: (command) => askSocket(socketPath, command),
+      async states() {
+        // `show stat` is CSV: proxy name, server name, ..., status in the 18th column.
+        const csv = await askSocket(socketPath, 'show stat');
+        const states: Record<string, string> = {};
+        for (const line of csv.split('\n')) {
+          const fields = line.split(',');
+          if (fields[0] === 'filehive' && fields[1] && fields[1] !== 'BACKEND' && fields[1] !== 'FRONTEND') {
+            states[fields[1]] = fields[17] ?? '';
+          }
+        }
+        return states;
+      },
+      async stop() {
+        await stopProcess(proc);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+    const ready = await waitFor(
+      async () => {
+        if (!running()) return true;
+        try {
+          const states = await haproxy.states();
+          return backends.every((b) => states[b.name] === 'UP');
+        } catch {
+          return false;
+        }
+      },
+      15_000,
+      100,
+    );
+    if (ready && running()) return haproxy;
+    lastError = `${log}\n${running() ? `states: ${JSON.stringify(await haproxy.states().catch(() => null))}` : ''}`;
+    await stopProcess(proc);
+    if (!/cannot bind|Address already in use/i.test(log)) break;
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw new Error(`haproxy did not become ready:\n${lastError}`);
+}
