@@ -1,11 +1,14 @@
 // Accounts in the running server: each worker reads the users file at start; SIGHUP to the primary
 // checks the file again and, when it is good, has every worker read it (docs/SECURITY.md#accounts).
 import cluster from 'node:cluster';
+import { realpath } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import type { ServerConfig } from '../config/server-config.js';
 import type { PrimaryToWorker } from '../ipc.js';
 import type { Logger } from '../log/logger.js';
 import { AccountStore } from './account-store.js';
-import { loadUsersFile } from './user-store.js';
+import { loadUsersFile, UsersFileError } from './user-store.js';
+import { isServedByRoot } from './users-file.js';
 
 /** The worker's accounts, or null without --users. A file that cannot be read leaves no account (fail closed). */
 export async function openAccountStore(config: ServerConfig, log: Logger): Promise<AccountStore | null> {
@@ -64,6 +67,14 @@ export async function prepareAccounts(config: ServerConfig, log: Logger): Promis
   if (config.usersFile === null) return;
   try {
     const { users, warnings } = await loadUsersFile(config.usersFile);
+    // An account whose home holds the file could download the hashes, or with write access add itself
+    // an account: the file must live outside what clients reach.
+    const realRoot = await realpath(config.root).catch(() => resolve(config.root));
+    if (isServedByRoot(await realpath(config.usersFile), realRoot, sep)) {
+      throw new UsersFileError(
+        `users file ${config.usersFile} is inside the storage root, where clients could reach it; move it out of the root (or into ROOT/.filehive/)`,
+      );
+    }
     for (const warning of warnings) log.warn(warning);
     log.info({ usersFile: config.usersFile, users: users.length }, 'accounts: sessions must log in');
   } catch (err) {

@@ -6,7 +6,7 @@
 //   "bob" hash=... home="/team docs" access=read-only
 import { FilehiveError } from '../errors.js';
 import { encodeField, encodeToken, splitOptions, tokenize } from '../protocol/tokens.js';
-import { resolveVirtualPath } from '../storage/virtual-path.js';
+import { isReservedName, resolveVirtualPath } from '../storage/virtual-path.js';
 import { formatScryptHash, parseScryptHash, type ScryptHash } from './password-hash.js';
 
 export type Access = 'read-write' | 'read-only';
@@ -49,6 +49,16 @@ export function normalizeHome(input: string): { ok: true; home: string } | { ok:
   } catch (err) {
     return { ok: false, reason: `bad home: ${err instanceof FilehiveError ? err.message : String(err)}` };
   }
+}
+
+/**
+ * Whether a users file at `file` would be served to clients: it lies inside the storage root `root`
+ * (both real paths) and not below a reserved `.filehive*` name, which clients can never reach.
+ */
+export function isServedByRoot(file: string, root: string, sep = '/'): boolean {
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  if (!file.startsWith(prefix)) return false;
+  return !file.slice(prefix.length).split(sep).some(isReservedName);
 }
 
 /** The default home of a new account: a folder named after it at the top of the root. */

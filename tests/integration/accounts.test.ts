@@ -283,4 +283,14 @@ test('a users file with a bad line stops the server with one line and exit code 
   t.is(run.stderr.trim().split('\n').length, 1);
   t.regex(run.stderr, /users file .*bad-users line 3: /);
   t.false(run.stdout.includes('listening'));
+  // A good file where clients could download it is refused too.
+  const exposed = join(server.root, 'users-copy');
+  await writeFile(exposed, await readFile(usersFile), { mode: 0o600 });
+  const inRoot = await runServerCommand(['--users', exposed, '--root', server.root, '--port', '0']);
+  t.is(inRoot.code, 2);
+  t.regex(
+    inRoot.stderr,
+    /^filehive-server: users file .* is inside the storage root, where clients could reach it; /,
+  );
+  await rm(exposed);
 });

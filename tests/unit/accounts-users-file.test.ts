@@ -3,6 +3,7 @@ import test from 'ava';
 import { formatScryptHash, parseScryptHash, type ScryptHash } from '../../src/accounts/password-hash.js';
 import {
   formatUserLine,
+  isServedByRoot,
   normalizeHome,
   parseUsersFile,
   serializeUsersFile,
@@ -103,4 +104,13 @@ test('homes are normalized paths inside the root', (t) => {
   t.false(normalizeHome('/..').ok);
   t.false(normalizeHome('/x/.FileHive-tmp').ok);
   t.false(normalizeHome('/a\0b').ok);
+});
+
+test('a users file inside the root is served to clients, unless below a reserved name', (t) => {
+  t.true(isServedByRoot('/srv/root/users', '/srv/root'));
+  t.true(isServedByRoot('/srv/root/alice/users', '/srv/root/'));
+  t.false(isServedByRoot('/srv/root/.filehive/users', '/srv/root'));
+  t.false(isServedByRoot('/srv/root/a/.FileHive-x/users', '/srv/root'));
+  t.false(isServedByRoot('/srv/root-users', '/srv/root'));
+  t.false(isServedByRoot('/etc/filehive/users', '/srv/root'));
 });
