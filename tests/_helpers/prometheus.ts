@@ -115,9 +115,18 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
+/** A scrape target that carries an `instance` label naming the filehive instance. */
+export interface NamedTarget {
+  readonly target: string;
+  readonly instance: string;
+}
+
 export interface PrometheusOptions {
-  /** host:port pairs scraped on /metrics by one job named "filehive". */
-  readonly targets: readonly string[];
+  /**
+   * host:port pairs scraped on /metrics by one job named "filehive"; a named target gets its name as
+   * the `instance` label (as grafana/prometheus.yml does), a plain one keeps Prometheus' default.
+   */
+  readonly targets: readonly (string | NamedTarget)[];
   /** A Prometheus duration; default 1s. The scrape timeout equals it. */
   readonly scrapeInterval?: string;
   readonly bin?: string;
@@ -135,9 +144,20 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+function addressOf(target: string | NamedTarget): string {
+  return typeof target === 'string' ? target : target.target;
+}
+
 function configText(options: PrometheusOptions): string {
   const interval = options.scrapeInterval ?? '1s';
-  const targets = options.targets.map((target) => `'${target}'`).join(', ');
+  const plain = options.targets.filter((target) => typeof target === 'string');
+  const named = options.targets.filter((target) => typeof target !== 'string');
+  const groups = [
+    ...(plain.length > 0 ? [`      - targets: [${plain.map((target) => `'${target}'`).join(', ')}]`] : []),
+    ...named.map(
+      (target) => `      - targets: ['${target.target}']\n        labels: { instance: '${target.instance}' }`,
+    ),
+  ];
   return [
     'global:',
     `  scrape_interval: ${interval}`,
@@ -146,7 +166,7 @@ function configText(options: PrometheusOptions): string {
     'scrape_configs:',
     '  - job_name: filehive',
     '    static_configs:',
-    `      - targets: [${targets}]`,
+    ...groups,
     '',
   ].join('\n');
 }
@@ -172,7 +192,7 @@ function stopProcess(proc: ChildProcess): Promise<void> {
 
 /** Starts Prometheus on a free loopback port and resolves once /-/ready answers 200. */
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
-  for (const target of options.targets) {
+  for (const target of options.targets.map(addressOf)) {
     if (!/^127\.0\.0\.1:\d+$/.test(target)) throw new Error(`not a loopback target: ${target}`);
   }
   const bin = options.bin ?? prometheusBin();
@@ -248,12 +268,14 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
 }
 
 /**
- * Replaces Grafana's macros with literal durations: Prometheus itself rejects them ("missing unit
- * character in duration").
+ * Replaces Grafana's macros with literal durations (Prometheus itself rejects them: "missing unit
+ * character in duration") and the dashboard's `$instance` variable with a selection, as Grafana
+ * renders it: `.*` for All, `a|b` for several instances.
  */
-export function substituteMacros(expr: string, rateInterval: string, range = '1m'): string {
+export function substituteMacros(expr: string, rateInterval: string, range = '1m', instance = '.*'): string {
   return expr
     .replaceAll('$__rate_interval', rateInterval)
     .replaceAll('$__interval', rateInterval)
-    .replaceAll('$__range', range);
+    .replaceAll('$__range', range)
+    .replaceAll('$instance', instance);
 }

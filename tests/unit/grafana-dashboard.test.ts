@@ -1,10 +1,11 @@
 // The dashboard as code: the committed JSON is the generated one, every metric it queries exists, and
-// the PromQL follows the cluster rules (rate then sum, per-process gauges by worker).
+// the PromQL follows the cluster rules (rate then sum, per-process gauges by instance and worker, every
+// selector filtered by the instance variable, a Cluster row of totals and per-instance splits).
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import test from 'ava';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DASHBOARD_FILE, QUERIES, renderDashboard } from '../../grafana/dashboard.js';
+import { DASHBOARD_FILE, QUERIES, type QueryKey, ROWS, renderDashboard } from '../../grafana/dashboard.js';
 
 interface Target {
   expr?: string;
@@ -17,11 +18,20 @@ interface Panel {
   datasource?: { type?: string; uid?: string };
   targets?: Target[];
   options?: { legend?: { showLegend?: boolean } };
-  fieldConfig?: { defaults?: { unit?: string } };
+  fieldConfig?: { defaults?: { unit?: string; min?: number } };
+}
+interface Variable {
+  type: string;
+  name: string;
+  query?: string;
+  multi?: boolean;
+  includeAll?: boolean;
+  allValue?: string;
+  datasource?: { type?: string; uid?: string };
 }
 interface Dashboard {
   panels: Panel[];
-  templating: { list: { type: string; name: string; query?: string }[] };
+  templating: { list: Variable[] };
   __inputs?: unknown;
 }
 
@@ -137,14 +147,74 @@ test('rate() and increase() read counters over $__rate_interval; gauges are neve
   }
 });
 
-test('per-process values are shown by worker, never summed across workers', (t) => {
+test('per-process values are shown by instance and worker, never summed across workers', (t) => {
   let perProcess = 0;
   for (const [key, expr] of Object.entries(QUERIES)) {
     if (!/\b(process|nodejs)_/.test(expr)) continue;
     perProcess++;
-    t.regex(expr, /^(sum|max) by \(worker\) /, key);
+    // Worker slots repeat across instances: `by (worker)` alone would merge worker 0 of every instance.
+    t.regex(expr, /^(sum|max) by \(instance, worker\) /, key);
   }
   t.true(perProcess >= 3, 'memory, CPU and event-loop lag panels');
+});
+
+test('every selector of every query is filtered by the instance variable', (t) => {
+  for (const [key, expr] of Object.entries(QUERIES)) {
+    const names = metricNames(expr);
+    for (const name of names) {
+      const all = expr.split(new RegExp(`\\b${name}\\b`)).length - 1;
+      const filtered = expr.split(`${name}{instance=~"$instance"`).length - 1;
+      t.true(all > 0 && filtered === all, `${key}: ${name} (${filtered} of ${all} selectors filtered)`);
+    }
+  }
+});
+
+test('the instance variable lists every reporting instance, several at once or All', async (t) => {
+  const dashboard = await committed();
+  const variable = dashboard.templating.list.find((v) => v.name === 'instance');
+  t.is(variable?.type, 'query');
+  t.is(variable?.query, 'label_values(filehive_workers_expected, instance)');
+  t.deepEqual(variable?.datasource, DATASOURCE);
+  t.true(variable?.multi, 'multi-select');
+  t.true(variable?.includeAll, 'All');
+  t.is(variable?.allValue, '.*', 'All matches every instance, also ones that appear later');
+  const names = dashboard.templating.list.map((v) => v.name);
+  t.true(names.indexOf('datasource') < names.indexOf('instance'), 'the data source is chosen first');
+});
+
+test('the Cluster row comes first: totals across instances and the per-instance split', async (t) => {
+  const dashboard = await committed();
+  t.is(dashboard.panels[0]?.type, 'row');
+  t.is(dashboard.panels[0]?.title, 'Cluster');
+  const cluster = ROWS[0]?.panels ?? [];
+  const shown = new Map<QueryKey, string>();
+  for (const panel of cluster) for (const target of panel.targets) shown.set(target.query, target.legend);
+  // Totals: no instance in the grouping, so the selected instances add up.
+  for (const key of ['byteRate', 'sessions', 'lockBusyTotal'] as const) {
+    t.true(shown.has(key), `${key} in the Cluster row`);
+    t.notRegex(QUERIES[key], /by \([^)]*instance/, `${key} sums across instances`);
+  }
+  // Breakdown: grouped by instance and labelled with it.
+  for (const key of [
+    'byteRateByInstance',
+    'sessionsByInstance',
+    'lockBusyByInstance',
+    'clockSkew',
+  ] as const) {
+    t.true(shown.has(key), `${key} in the Cluster row`);
+    t.regex(QUERIES[key], /^(sum|max) by \(instance\b/, key);
+    t.regex(shown.get(key) ?? '', /\{\{instance\}\}/, `${key} legend names the instance`);
+  }
+  // The split is the total, grouped: the same inner expression.
+  t.is(QUERIES.byteRateByInstance.replace('by (instance, direction)', 'by (direction)'), QUERIES.byteRate);
+  t.is(QUERIES.sessionsByInstance.replace('sum by (instance) ', 'sum'), QUERIES.sessions);
+  t.is(QUERIES.lockBusyByInstance.replace('sum by (instance) ', 'sum'), QUERIES.lockBusyTotal);
+  // Skew is signed: its axis is not floored at 0 like every other panel's.
+  const panels = dataPanels(dashboard);
+  const skew = panels.find((panel) => panel.title === 'Clock skew per instance');
+  t.is(skew?.fieldConfig?.defaults?.unit, 's');
+  t.is(skew?.fieldConfig?.defaults?.min, undefined);
+  t.is(panels.find((panel) => panel.title === 'Sessions')?.fieldConfig?.defaults?.min, 0);
 });
 
 test('every panel has a legend, a unit and targets from QUERIES; every query is shown', async (t) => {
@@ -190,7 +260,7 @@ test('the data source is a template variable, not an import-time __inputs placeh
   t.false((await readFile(DASHBOARD_FILE, 'utf8')).includes('DS_PROMETHEUS'));
 });
 
-test('provisioning: the datasource time interval is the scrape interval; the sidecar address is scraped', async (t) => {
+test('provisioning: the datasource time interval is the scrape interval; each instance is a labelled target', async (t) => {
   const prometheus = await readFile('grafana/prometheus.yml', 'utf8');
   const datasource = await readFile('grafana/provisioning/datasources/prometheus.yaml', 'utf8');
   const dashboards = await readFile('grafana/provisioning/dashboards/filehive.yaml', 'utf8');
@@ -198,6 +268,12 @@ test('provisioning: the datasource time interval is the scrape interval; the sid
   t.is(scrape, '5s');
   t.is(/^\s*timeInterval:\s*(\S+)/m.exec(datasource)?.[1], scrape, '$__rate_interval depends on it');
   t.regex(prometheus, /targets: \[["']127\.0\.0\.1:9401["']\]/);
+  // Several instances, each named by an `instance` label (the dashboard's variable lists those names).
+  const named = [
+    ...prometheus.matchAll(/^\s*- targets: \[["'][^"']+["']\]\n\s*labels: \{ instance: ([\w.-]+) \}$/gm),
+  ];
+  t.true(named.length >= 2, 'two or more targets with an instance label');
+  t.is(new Set(named.map((m) => m[1])).size, named.length, 'instance names are unique');
   t.regex(datasource, /^\s*type: prometheus$/m);
   t.regex(dashboards, /^\s*type: file$/m);
   t.regex(dashboards, /^\s*path: \S+$/m);
