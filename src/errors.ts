@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   BUSY: 'the name is locked by another session',
   TOO_LARGE: 'the file is too large',
   CHECKSUM_MISMATCH: 'checksum mismatch, nothing was changed',
+  RESUME_MISMATCH: 'the part to resume from differs between the two sides; start the transfer over',
   NO_SPACE: 'no space left on the server',
   LOCK_LOST: 'the lock on this name was lost, the upload was discarded',
   PERMISSION_DENIED: 'permission denied',

@@ -17,7 +17,20 @@ export interface Command {
   maxArgs: number;
   /** Set for EXIT: the runner stops after it. */
   exits?: boolean;
-  run(session: CliSession, args: string[]): Promise<void>;
+  /** Options such as `--resume`, for HELP CMD and tab completion. */
+  options?: readonly CommandOption[];
+  /** More lines for HELP CMD. */
+  notes?: readonly string[];
+  /** `options`: the command's own options as given (cli-options.ts), by name. */
+  run(session: CliSession, args: string[], options: ReadonlyMap<string, string | true>): Promise<void>;
+}
+
+export interface CommandOption {
+  /** As typed, e.g. `--resume`. */
+  name: string;
+  summary: string;
+  /** For an option that takes a value (`--parallel N`): its placeholder. */
+  value?: string;
 }
 
 const arg = (args: string[], i: number): string => args[i] as string;
@@ -28,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
     aliases: ['OPEN'],
     usage: 'host port [user]',
     summary: 'connect (and log in as user), replacing the connection',
+    notes: ['The password comes from FILEHIVE_PASSWORD, or is asked for without echo.'],
     minArgs: 2,
     maxArgs: 3,
     async run(session, args) {
@@ -76,11 +90,23 @@ export const COMMANDS: readonly Command[] = [
     aliases: ['PUT'],
     usage: 'localpath',
     summary: 'send a local file into the remote folder, under its own name',
+    options: [
+      {
+        name: '--resume',
+        summary: 'if cut off, the server keeps the bytes: the same UPLOAD --resume sends only the rest',
+      },
+    ],
+    notes: [
+      'The file appears on the server only once every byte arrived and the checksums match.',
+      'Ctrl-C cancels it: the server discards it (keeps it, with --resume), and the prompt reconnects.',
+    ],
     minArgs: 1,
     maxArgs: 1,
-    async run(session, args) {
-      const result = await session.upload(arg(args, 0));
-      session.print(formatTransfer('uploaded', result.name, result.bytes, result.seconds));
+    async run(session, args, options) {
+      const result = await session.upload(arg(args, 0), { resume: options.has('--resume') });
+      session.print(
+        formatTransfer('uploaded', result.name, result.bytes, result.seconds, result.resumedFrom),
+      );
     },
   },
   {
@@ -88,11 +114,23 @@ export const COMMANDS: readonly Command[] = [
     aliases: ['GET'],
     usage: 'remotepath',
     summary: 'fetch a file into the download folder, under its own name',
+    options: [
+      {
+        name: '--resume',
+        summary: 'if cut off, .NAME.filehive-partial stays: the same DOWNLOAD --resume fetches the rest',
+      },
+    ],
+    notes: [
+      'A local file of that name is replaced only once all bytes arrived and the checksum matched.',
+      'Ctrl-C cancels it without leaving a partial file (unless --resume), and the prompt reconnects.',
+    ],
     minArgs: 1,
     maxArgs: 1,
-    async run(session, args) {
-      const result = await session.download(arg(args, 0));
-      session.print(formatTransfer('downloaded', result.name, result.bytes, result.seconds));
+    async run(session, args, options) {
+      const result = await session.download(arg(args, 0), { resume: options.has('--resume') });
+      session.print(
+        formatTransfer('downloaded', result.name, result.bytes, result.seconds, result.resumedFrom),
+      );
     },
   },
   {
@@ -208,11 +246,17 @@ export function formatCommandHelp(name?: string): string[] {
     return [
       'commands (case-insensitive; quote arguments with spaces: "my file.txt"):',
       ...formatCommandList(),
+      'HELP command describes one command and its options; Tab completes commands and names.',
     ];
   }
   const command = findCommand(name);
   if (!command) throw new FilehiveClientError('USAGE', `unknown command ${name.toUpperCase()} (try HELP)`);
   const lines = [`${[command.name, command.usage].filter(Boolean).join(' ')}: ${command.summary}`];
   if (command.aliases.length > 0) lines.push(`also: ${command.aliases.join(', ')}`);
-  return lines;
+  const options = command.options ?? [];
+  if (options.length > 0) {
+    const width = Math.max(...options.map((o) => o.name.length));
+    lines.push('options:', ...options.map((o) => `  ${o.name.padEnd(width)}  ${o.summary}`));
+  }
+  return [...lines, ...(command.notes ?? [])];
 }

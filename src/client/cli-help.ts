@@ -17,6 +17,9 @@ Options:
       --tls               speak TLS; the server's certificate must be valid for HOST and trusted
       --ca FILE           trust the CA (or self-signed certificate) in FILE, PEM; implies --tls
   -u, --user NAME         log in as NAME after connecting (the password: see Accounts)
+      --progress          show transfer progress on stderr even when it is not a terminal
+      --no-progress       never show transfer progress (default: only when stderr is a terminal)
+      --no-history        do not read or save the prompt's command history (see Interactive mode)
   -h, --help              show this help and exit
       --version           print the version and exit
 
@@ -40,15 +43,33 @@ Output:
   Transfers print one line:  uploaded report.pdf 12.4 MiB in 0.21 s (59.0 MiB/s)
   DIR prints one line per entry: type (d folder, - file, ? other), size in bytes, modification time
   (YYYY-MM-DD HH:MM, UTC) and name, quoted when it contains spaces or special characters.
-  Other commands print a short confirmation. On a terminal, transfers show progress on stderr.
+  Other commands print a short confirmation. While a transfer runs, a progress line on stderr shows
+  a bar, percent, bytes, the current rate and the time left; only when stderr is a terminal, unless
+  --progress. It is erased before the summary line, which stays the same either way.
   Errors print one line on stderr:  error: CODE: message
-  Codes are the server's (NOT_FOUND, EXISTS, BUSY, ...) or the client's own: CONNECT_FAILED,
-  CONNECTION_LOST, PROTOCOL_ERROR, LOCAL_ERROR, CHECKSUM_MISMATCH, NOT_CONNECTED, CANCELLED, USAGE.
+  Codes are the server's (NOT_FOUND, EXISTS, BUSY, RESUME_MISMATCH, ...) or the client's own:
+  CONNECT_FAILED, CONNECTION_LOST, PROTOCOL_ERROR, LOCAL_ERROR, CHECKSUM_MISMATCH, NOT_CONNECTED,
+  CANCELLED, UNSUPPORTED (the server lacks a feature, e.g. resuming), USAGE.
+
+Resuming (UPLOAD --resume, DOWNLOAD --resume):
+  A transfer started with --resume that is cut off (network, Ctrl-C, a killed client) leaves its
+  bytes behind: an upload on the server (for the server's --partial-ttl, default 24 h), a download
+  in .NAME.filehive-partial in the download folder. Running the same command with --resume again
+  sends only the rest. Before that, the server checks that the SHA-256 of the part both sides have
+  is the same; if not, it refuses with RESUME_MISMATCH, the partial is discarded, and the next
+  --resume starts over. The final checksum always covers the whole file.
 
 Interactive mode:
   The prompt shows the server and remote folder:  filehive 127.0.0.1:9400:/docs>
-  An error is printed and the prompt comes back. EXIT or end of input (Ctrl-D) leaves; Ctrl-C
-  clears the line, or cancels a running command by closing the connection.
+  An error is printed and the prompt comes back. EXIT or end of input (Ctrl-D) leaves.
+  Ctrl-C during a command cancels it: the connection is closed (the server discards a partial
+  upload, a partial download is deleted), then the client reconnects to the same server and
+  folder. At the prompt Ctrl-C clears the line; on an empty line, a second Ctrl-C leaves.
+  Tab completes command names, remote names (UPLOAD: local paths), quoting them when needed.
+  Up and down recall earlier commands, also those of earlier sessions: the newest 1000 are kept
+  in $XDG_STATE_HOME/filehive/history (default ~/.local/state/filehive/history, mode 0600).
+  FILEHIVE_HISTORY=FILE uses another file, FILEHIVE_HISTORY=off or --no-history none. Lines
+  typed with a leading space are not saved.
 
 Batch mode (-b, -c, or stdin that is not a terminal):
   Blank lines and lines starting with # are skipped. The first failing command stops the run, and

@@ -2,8 +2,9 @@
 import type { Writable } from 'node:stream';
 import type { ChecksumAlgorithm } from '../protocol/index.js';
 import { type CommandOutcome, checkArgs, findCommand } from './cli-commands.js';
+import { splitCommandOptions } from './cli-options.js';
 import { obtainPassword, type SecretReader } from './cli-password.js';
-import { createProgressLine } from './cli-progress.js';
+import { createProgressLine, type ProgressMode } from './cli-progress.js';
 import { FilehiveClient } from './client.js';
 import { parseCommandLine } from './command-line.js';
 import type { DownloadResult } from './download.js';
@@ -19,12 +20,18 @@ export interface CliOptions {
   tls?: TlsConnectOption;
   /** Where FILEHIVE_PASSWORD is looked up; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** --progress / --no-progress; by default only on a terminal. */
+  progress?: ProgressMode;
 }
 
 export type TerminalStream = Writable & { isTTY?: boolean; columns?: number };
 
 export class CliSession {
   private client: FilehiveClient | null = null;
+  /** The last server connected to: a cancel reconnects there without asking for the password again. */
+  private target: { host: string; port: number; user?: string; password?: string } | null = null;
+  /** The remote folder a cancel left; reconnectAfterCancel() goes back there. */
+  private cancelledIn: string | null = null;
   /** Asks for a password when FILEHIVE_PASSWORD is not set; null: nobody to ask. */
   secretReader: SecretReader | null = null;
 
@@ -74,6 +81,20 @@ export class CliSession {
     const next = await FilehiveClient.connect({ host, port, tls: this.options.tls, user, password });
     await this.disconnect();
     this.client = next;
+    this.target = { host, port, user, password };
+  }
+
+  /**
+   * After a cancel: the same server, account and folder again, so the user can go on. Returns the
+   * folder, or null when there is nothing to restore (no cancel, or still connected).
+   */
+  async reconnectAfterCancel(): Promise<string | null> {
+    const folder = this.cancelledIn;
+    this.cancelledIn = null;
+    if (folder === null || this.target === null || this.liveClient()) return null;
+    this.client = await FilehiveClient.connect({ ...this.target, tls: this.options.tls });
+    if (folder !== '/') await this.client.chdir(folder);
+    return folder;
   }
 
   async disconnect(): Promise<void> {
@@ -82,23 +103,31 @@ export class CliSession {
     await client?.close();
   }
 
-  /** Aborts whatever the connection is doing (Ctrl-C): closing the session is how transfers stop. */
-  cancel(): void {
-    this.client?.destroy(new FilehiveClientError('CANCELLED', 'cancelled; connection closed'));
+  /**
+   * Aborts whatever the connection is doing (Ctrl-C): closing the session is how transfers stop
+   * (PROTOCOL.md#stopping-a-transfer-in-the-middle). False when there was no connection to close.
+   */
+  cancel(): boolean {
+    const client = this.liveClient();
+    if (!client) return false;
+    this.cancelledIn = client.cwd;
+    client.destroy(new FilehiveClientError('CANCELLED', 'cancelled; connection closed'));
+    return true;
   }
 
-  upload(localPath: string): Promise<UploadResult> {
+  upload(localPath: string, how: { resume?: boolean } = {}): Promise<UploadResult> {
     return this.withProgress(localPath, (onProgress) =>
-      this.requireClient().upload(localPath, { checksum: this.options.checksum, onProgress }),
+      this.requireClient().upload(localPath, { checksum: this.options.checksum, onProgress, ...how }),
     );
   }
 
-  download(remotePath: string): Promise<DownloadResult> {
+  download(remotePath: string, how: { resume?: boolean } = {}): Promise<DownloadResult> {
     return this.withProgress(remotePath, (onProgress) =>
       this.requireClient().download(remotePath, {
         dir: this.options.downloadDir,
         checksum: this.options.checksum,
         onProgress,
+        ...how,
       }),
     );
   }
@@ -107,7 +136,7 @@ export class CliSession {
     label: string,
     transfer: (onProgress?: (done: number, total: number) => void) => Promise<T>,
   ): Promise<T> {
-    const progress = createProgressLine(this.stderr, label);
+    const progress = createProgressLine(this.stderr, label, this.options.progress);
     try {
       return await transfer(progress?.update);
     } finally {
@@ -121,8 +150,9 @@ export class CliSession {
     if (parsed === null) return undefined;
     const command = findCommand(parsed.name);
     if (!command) throw new FilehiveClientError('USAGE', `unknown command ${parsed.name} (try HELP)`);
-    checkArgs(command, parsed.args);
-    await command.run(this, parsed.args);
+    const { args, options } = splitCommandOptions(command.name, command.options, parsed.args);
+    checkArgs(command, args);
+    await command.run(this, args, options);
     return command.exits ? 'exit' : undefined;
   }
 }

@@ -12,6 +12,7 @@ import { type DownloadResult, runDownload } from './download.js';
 import { FilehiveClientError } from './errors.js';
 import { type ConnectOptions, openSession, type ServerInfo } from './greeting.js';
 import { createDeferred, createFinalReader, type DirEntry, parseEntry } from './replies.js';
+import { assertResumable } from './resume.js';
 import { type ProgressListener, runUpload, type UploadResult } from './upload.js';
 
 export interface UploadOptions {
@@ -19,6 +20,11 @@ export interface UploadOptions {
   remoteName?: string;
   checksum?: ChecksumAlgorithm;
   onProgress?: ProgressListener;
+  /**
+   * Resumable (PROTOCOL.md#resume): continue what the server kept of an earlier, interrupted
+   * resumable upload of this file, and have it keep the bytes if this one is cut off too.
+   */
+  resume?: boolean;
 }
 
 export interface DownloadOptions {
@@ -26,6 +32,12 @@ export interface DownloadOptions {
   dir?: string;
   checksum?: ChecksumAlgorithm;
   onProgress?: ProgressListener;
+  /** Resumable: continue `.NAME.filehive-partial` in `dir`, and keep it if cut off. */
+  resume?: boolean;
+  /** Save under this name in `dir` instead of the remote file's own name. */
+  localName?: string;
+  /** false: keep the file without comparing its checksum with the server's (--no-verify). */
+  verify?: boolean;
 }
 
 /** How long close() waits for the server's answer to QUIT before dropping the connection. */
@@ -41,6 +53,8 @@ export class FilehiveClient {
     readonly host: string,
     readonly port: number,
     readonly server: ServerInfo,
+    /** Kept for reopen(): the same server, TLS settings and account. */
+    private readonly options: ConnectOptions,
   ) {}
 
   /** Connects, reads the greeting and checks the protocol version; with `user`, logs in too. */
@@ -49,7 +63,7 @@ export class FilehiveClient {
       throw new FilehiveClientError('USAGE', 'a password is needed to log in as a user');
     }
     const { connection, server } = await openSession(options);
-    const client = new FilehiveClient(connection, options.host, options.port, server);
+    const client = new FilehiveClient(connection, options.host, options.port, server, options);
     if (options.user !== undefined) {
       try {
         await client.login(options.user, options.password as string);
@@ -59,6 +73,21 @@ export class FilehiveClient {
       }
     }
     return client;
+  }
+
+  /**
+   * Another session like this one: the same server, TLS settings and account, in the same folder.
+   * For more connections (transfers in parallel), or a new one after this one was lost.
+   */
+  async reopen(): Promise<FilehiveClient> {
+    const next = await FilehiveClient.connect(this.options);
+    if (this.currentFolder !== '/') {
+      await next.chdir(this.currentFolder).catch(async (err) => {
+        await next.close();
+        throw err;
+      });
+    }
+    return next;
   }
 
   /** LOGIN: AUTH_FAILED for a wrong name or password. The session's `/` becomes the account's home. */
@@ -123,22 +152,28 @@ export class FilehiveClient {
     await this.call({ verb: 'NOOP' });
   }
 
-  upload(localPath: string, options: UploadOptions = {}): Promise<UploadResult> {
+  async upload(localPath: string, options: UploadOptions = {}): Promise<UploadResult> {
+    if (options.resume) assertResumable(this.server.features);
     return runUpload(this.connection, {
       localPath,
       remoteName: options.remoteName ?? basename(localPath),
       checksum: options.checksum ?? this.defaultChecksum(),
       onProgress: options.onProgress,
       immediateAllowed: this.server.features.includes('immediate-upload'),
+      resume: options.resume === true,
     });
   }
 
-  download(remotePath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+  async download(remotePath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+    if (options.resume) assertResumable(this.server.features);
     return runDownload(this.connection, {
       remotePath,
       dir: options.dir ?? process.cwd(),
       checksum: options.checksum ?? this.defaultChecksum(),
       onProgress: options.onProgress,
+      resume: options.resume === true,
+      localName: options.localName,
+      verify: options.verify,
     });
   }
 

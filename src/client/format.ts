@@ -26,14 +26,19 @@ export function formatSeconds(seconds: number): string {
   return `${seconds.toFixed(2)} s`;
 }
 
-/** `uploaded report.pdf 12.4 MiB in 0.21 s (59.0 MiB/s)` */
+/**
+ * `uploaded report.pdf 12.4 MiB in 0.21 s (59.0 MiB/s)`; a resumed transfer adds where it resumed,
+ * and its rate counts only the bytes that travelled: `..., resumed at 8.0 MiB`.
+ */
 export function formatTransfer(
   verb: 'uploaded' | 'downloaded',
   name: string,
   bytes: number,
   seconds: number,
+  resumedFrom = 0,
 ): string {
-  return `${verb} ${displayName(name)} ${formatBytes(bytes)} in ${formatSeconds(seconds)} (${formatRate(bytes, seconds)})`;
+  const line = `${verb} ${displayName(name)} ${formatBytes(bytes)} in ${formatSeconds(seconds)} (${formatRate(bytes - resumedFrom, seconds)})`;
+  return resumedFrom > 0 ? `${line}, resumed at ${formatBytes(resumedFrom)}` : line;
 }
 
 /** `YYYY-MM-DD HH:MM` in UTC, so listings do not depend on the viewer's time zone. */

@@ -5,6 +5,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import {
   type ByteQueue,
+  type Checksum,
   type ChecksumAlgorithm,
   createChecksum,
   encodeRequest,
@@ -15,6 +16,7 @@ import type { Connection } from './connection.js';
 import { takeReply } from './connection.js';
 import { FilehiveClientError, fromErrReply, localError, protocolError, toClientError } from './errors.js';
 import { createDeferred, type Deferred } from './replies.js';
+import { runResumableUpload } from './resume.js';
 
 /** Bytes per file read. Each chunk is a fresh buffer because the socket keeps it until it is sent. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -34,6 +36,8 @@ export interface UploadRequest {
   onProgress?: ProgressListener;
   /** The server offers immediate uploads (greeting `features=immediate-upload`). */
   immediateAllowed?: boolean;
+  /** Resumable (PROTOCOL.md#resume): continue what the server kept of an earlier try, keep it if cut off. */
+  resume?: boolean;
 }
 
 export interface UploadResult {
@@ -42,10 +46,12 @@ export interface UploadResult {
   seconds: number;
   /** `algo:hex` as agreed with the server. */
   checksum: string;
+  /** A resumed upload: the bytes the server already had, which were not sent again. */
+  resumedFrom?: number;
 }
 
 /** Reads `GO` (or an ERR instead), then the final OK/ERR, which may come before all bytes are sent. */
-function createUploadReader(go: Deferred<void>, final: Deferred<Reply>) {
+export function createUploadReader(go: Deferred<Reply>, final: Deferred<Reply>) {
   let phase: 'go' | 'final' | 'done' = 'go';
   return {
     get done() {
@@ -57,7 +63,7 @@ function createUploadReader(go: Deferred<void>, final: Deferred<Reply>) {
         if (reply === null) return false;
         if (phase === 'go' && reply.status === 'GO') {
           phase = 'final';
-          go.resolve();
+          go.resolve(reply);
           continue;
         }
         const target = phase === 'go' ? go : final;
@@ -86,11 +92,12 @@ export async function runUpload(connection: Connection, request: UploadRequest):
     const opened = await file.stat();
     if (!opened.isFile()) throw new FilehiveClientError('LOCAL_ERROR', `${localPath} is not a regular file`);
     const size = opened.size;
+    if (request.resume) return await runResumableUpload(connection, file, request, size);
     if (request.immediateAllowed && size <= IMMEDIATE_MAX_BYTES) {
       return await uploadImmediately(connection, file, request, size);
     }
     const started = performance.now();
-    const go = createDeferred<void>();
+    const go = createDeferred<Reply>();
     const final = createDeferred<Reply>();
     const reader = createUploadReader(go, final);
     const line = encodeRequest({ verb: 'UPLOAD', path: remoteName, size, checksum: algorithm });
@@ -126,19 +133,21 @@ export async function runUpload(connection: Connection, request: UploadRequest):
 }
 
 /**
- * Streams exactly `size` bytes of the file after GO, hashing each chunk; returns the hex digest.
- * Stops early when the final reply arrives before the bytes are all sent (the server aborted).
+ * Streams the file's bytes from `offset` to `size` after GO, hashing each chunk into `hash` (which
+ * holds the first `offset` bytes already); returns the hex digest of the whole file. Stops early
+ * when the final reply arrives before the bytes are all sent (the server aborted).
  */
-async function sendBytes(
+export async function sendBytes(
   connection: Connection,
   file: FileHandle,
   reader: { readonly done: boolean },
   final: Deferred<Reply>,
   request: UploadRequest,
   size: number,
+  offset = 0,
+  hash: Checksum = createChecksum(request.checksum),
 ): Promise<string> {
   const { localPath, onProgress } = request;
-  const hash = createChecksum(request.checksum);
   const readAt = async (position: number): Promise<Buffer> => {
     const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - position));
     const { bytesRead } = await file.read(buffer, 0, buffer.length, position).catch((cause) => {
@@ -153,9 +162,9 @@ async function sendBytes(
     }
     return bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
   };
-  let sent = 0;
+  let sent = offset;
   // One read ahead: the next chunk comes off the disk while the socket sends this one.
-  let next: Promise<Buffer> | null = size > 0 ? readAt(0) : null;
+  let next: Promise<Buffer> | null = size > offset ? readAt(offset) : null;
   try {
     while (next !== null && !reader.done) {
       const chunk = await next;

@@ -20,6 +20,8 @@ export interface ServerConfig {
   readonly lockStaleMs: number;
   readonly lockWaitMs: number;
   readonly sweepIntervalMs: number;
+  /** A resumable upload's kept bytes (ROOT/.filehive/partial) expire after this long unused. */
+  readonly partialTtlMs: number;
   readonly metricsHost: string;
   /** null: no metrics sidecar (`--metrics-port off`). */
   readonly metricsPort: number | null;
@@ -95,6 +97,12 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     arg: 'SECONDS',
     help: 'how often orphaned upload temp files are looked for, 0 = only at start (default 600)',
+  },
+  {
+    flag: 'partial-ttl',
+    kind: 'string',
+    arg: 'SECONDS',
+    help: 'how long an interrupted resumable upload is kept for resuming (default 86400)',
   },
   {
     flag: 'metrics-host',
@@ -339,6 +347,8 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     lockWaitMs: integer(raw, 'lock-wait', 0, 0, 3_600_000, errors),
     // A full walk of the tree: rare, since the janitor already removes the temp files of dead holders.
     sweepIntervalMs: seconds(raw, 'sweep-interval', 600, 0, 86_400, errors),
+    // Interrupted resumable uploads hold disk space: they are removed once unused this long.
+    partialTtlMs: seconds(raw, 'partial-ttl', 86_400, 1, 86_400 * 365, errors),
     // Loopback by default: metrics and /transfers show paths; expose them on purpose only.
     metricsHost: String(raw.get('metrics-host') ?? '127.0.0.1'),
     metricsPort:

@@ -1,10 +1,12 @@
 // The primary's background care of the lock folder and the tree: the lock janitor, and the sweep for
-// orphaned upload temp files at start and every --sweep-interval.
+// orphaned upload temp files and for expired partials of resumable uploads, at start and every
+// --sweep-interval.
 import type { ServerConfig } from '../config/server-config.js';
 import { ClockProbe } from '../locks/clock-probe.js';
 import { LockJanitor, type TakeoverReason } from '../locks/janitor.js';
 import { LockManager } from '../locks/lock-manager.js';
 import type { Logger } from '../log/logger.js';
+import { partialFolderOf, sweepPartials } from '../storage/partial-store.js';
 import { sweepTempFiles } from '../storage/temp-sweeper.js';
 
 export interface HousekeepingEvents {
@@ -93,6 +95,18 @@ export class Housekeeping {
       this.events.onSwept?.(removed.length);
     } catch (err) {
       this.log.warn({ err }, 'temp file sweep failed');
+    }
+    try {
+      // Unexpired partials are kept on purpose: a client may come back to resume them.
+      const { removed } = await sweepPartials({
+        dir: partialFolderOf(this.config.root),
+        ttlMs: this.config.partialTtlMs,
+        isHeld: (id) => this.locks.isHeld(id),
+      });
+      if (removed.length > 0)
+        this.log.info({ removed: removed.length }, 'removed expired partial uploads (--partial-ttl)');
+    } catch (err) {
+      this.log.warn({ err }, 'partial upload sweep failed');
     }
   }
 }

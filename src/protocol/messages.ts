@@ -17,8 +17,12 @@ export type Request =
       checksum: ChecksumAlgorithm;
       /** `go=no`: the bytes follow the request at once, without waiting for GO (PROTOCOL.md#upload). */
       immediate?: true;
+      /** `resume=yes`: the server keeps the bytes if cut off, and continues after `offset` (PROTOCOL.md#resume). */
+      resume?: ResumePoint;
     }
-  | { verb: 'DOWNLOAD'; path: string; checksum: ChecksumAlgorithm }
+  | { verb: 'DOWNLOAD'; path: string; checksum: ChecksumAlgorithm; resume?: ResumePoint }
+  /** PROTOCOL.md#resume: how many bytes of a resumable upload the server keeps. */
+  | { verb: 'PARTIAL'; path: string; size: number }
   | { verb: 'DELETE' | 'MKDIR' | 'RMDIR' | 'CHDIR'; path: string }
   | { verb: 'DIR'; path: string }
   | { verb: 'MOVE'; from: string; to: string }
@@ -29,10 +33,20 @@ export type Request =
 
 export type Verb = Request['verb'];
 
+/**
+ * Where a resumed transfer continues: the receiver already has the first `offset` bytes, whose SHA-256
+ * is `sha256` (lower-case hex; required when offset > 0).
+ */
+export interface ResumePoint {
+  offset: number;
+  sha256?: string;
+}
+
 /** Arguments each verb takes: required positionals, optional positionals, known options. */
 const GRAMMAR: Record<Verb, { required: number; optional: number; options: readonly string[] }> = {
-  UPLOAD: { required: 2, optional: 0, options: ['checksum', 'go'] },
-  DOWNLOAD: { required: 1, optional: 0, options: ['checksum'] },
+  UPLOAD: { required: 2, optional: 0, options: ['checksum', 'go', 'resume', 'offset', 'sha256'] },
+  DOWNLOAD: { required: 1, optional: 0, options: ['checksum', 'offset', 'sha256'] },
+  PARTIAL: { required: 2, optional: 0, options: [] },
   DELETE: { required: 1, optional: 0, options: [] },
   MKDIR: { required: 1, optional: 0, options: [] },
   RMDIR: { required: 1, optional: 0, options: [] },
@@ -70,6 +84,33 @@ function parseAlgorithm(options: Map<string, string>): ChecksumAlgorithm | null 
   return isChecksumAlgorithm(value) ? value : null;
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * PROTOCOL.md#resume: `offset=K` (at most `size` when the size is known) with `sha256=HEX` of the
+ * first K bytes; the hash may be left out only for offset 0. Null when neither is given.
+ */
+function parseResumePoint(
+  options: Map<string, string>,
+  size: number | null,
+): ParseResult<ResumePoint | null> {
+  const offsetText = options.get('offset');
+  const sha256 = options.get('sha256');
+  if (offsetText === undefined) {
+    return sha256 === undefined ? { ok: true, value: null } : fail('BAD_REQUEST', 'sha256 needs offset');
+  }
+  const offset = parseSize(offsetText);
+  if (offset === null) return fail('BAD_REQUEST', 'offset must be a decimal byte count');
+  if (size !== null && offset > size) return fail('BAD_REQUEST', 'offset is larger than the size');
+  if (sha256 !== undefined && !SHA256_HEX.test(sha256)) {
+    return fail('BAD_REQUEST', 'sha256 must be 64 lower-case hex digits');
+  }
+  if (sha256 === undefined && offset > 0) {
+    return fail('BAD_REQUEST', 'offset needs sha256=HEX of the bytes before it');
+  }
+  return { ok: true, value: sha256 === undefined ? { offset } : { offset, sha256 } };
+}
+
 /** Parses one request line (without newline). Never throws; bad input gives BAD_REQUEST. */
 export function parseRequest(line: Uint8Array): ParseResult<Request> {
   const tokenized = tokenize(line);
@@ -99,15 +140,37 @@ export function parseRequest(line: Uint8Array): ParseResult<Request> {
       if (checksum === null) return fail('BAD_REQUEST', 'unsupported checksum algorithm');
       const go = options.get('go') ?? 'yes';
       if (go !== 'yes' && go !== 'no') return fail('BAD_REQUEST', 'go must be yes or no');
+      const resume = options.get('resume') ?? 'no';
+      if (resume !== 'yes' && resume !== 'no') return fail('BAD_REQUEST', 'resume must be yes or no');
+      const point = parseResumePoint(options, size);
+      if (!point.ok) return point;
+      if (point.value !== null && resume !== 'yes') return fail('BAD_REQUEST', 'offset needs resume=yes');
       return {
         ok: true,
-        value: { verb, path: a0, size, checksum, ...(go === 'no' ? { immediate: true } : {}) },
+        value: {
+          verb,
+          path: a0,
+          size,
+          checksum,
+          ...(go === 'no' ? { immediate: true } : {}),
+          ...(resume === 'yes' ? { resume: point.value ?? { offset: 0 } } : {}),
+        },
       };
     }
     case 'DOWNLOAD': {
       const checksum = parseAlgorithm(options);
       if (checksum === null) return fail('BAD_REQUEST', 'unsupported checksum algorithm');
-      return { ok: true, value: { verb, path: a0, checksum } };
+      const point = parseResumePoint(options, null);
+      if (!point.ok) return point;
+      return {
+        ok: true,
+        value: { verb, path: a0, checksum, ...(point.value ? { resume: point.value } : {}) },
+      };
+    }
+    case 'PARTIAL': {
+      const size = parseSize(a1);
+      if (size === null) return fail('BAD_REQUEST', 'size must be a decimal byte count');
+      return { ok: true, value: { verb, path: a0, size } };
     }
     case 'DELETE':
     case 'MKDIR':
@@ -137,9 +200,15 @@ export function encodeRequest(request: Request): string {
     case 'UPLOAD':
       parts.push(encodeToken(request.path), String(request.size), encodeField('checksum', request.checksum));
       if (request.immediate) parts.push(encodeField('go', 'no'));
+      if (request.resume)
+        parts.push(encodeField('resume', 'yes'), ...encodeResumePoint(request.resume, true));
       break;
     case 'DOWNLOAD':
       parts.push(encodeToken(request.path), encodeField('checksum', request.checksum));
+      if (request.resume) parts.push(...encodeResumePoint(request.resume));
+      break;
+    case 'PARTIAL':
+      parts.push(encodeToken(request.path), String(request.size));
       break;
     case 'DELETE':
     case 'MKDIR':
@@ -161,6 +230,14 @@ export function encodeRequest(request: Request): string {
       break;
   }
   return `${parts.join(' ')}\n`;
+}
+
+/** `offset=K sha256=HEX`; with `omitStart`, nothing for offset 0 without a hash (`resume=yes` says it). */
+function encodeResumePoint(point: ResumePoint, omitStart = false): string[] {
+  if (point.sha256 === undefined) {
+    return omitStart && point.offset === 0 ? [] : [encodeField('offset', point.offset)];
+  }
+  return [encodeField('offset', point.offset), encodeField('sha256', point.sha256)];
 }
 
 export type ReplyStatus = 'HELLO' | 'OK' | 'ERR' | 'GO' | 'DATA' | 'ENTRY';

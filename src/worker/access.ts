@@ -6,7 +6,7 @@ import { skipRefusedBody } from './commands/upload.js';
 import type { Session } from './session.js';
 
 const BEFORE_LOGIN: ReadonlySet<Verb> = new Set(['LOGIN', 'NOOP', 'QUIT']);
-const WRITES: ReadonlySet<Verb> = new Set(['UPLOAD', 'DELETE', 'MKDIR', 'RMDIR', 'MOVE']);
+const WRITES: ReadonlySet<Verb> = new Set(['UPLOAD', 'PARTIAL', 'DELETE', 'MKDIR', 'RMDIR', 'MOVE']);
 
 /** Throws AUTH_REQUIRED or READ_ONLY when `request` is not allowed in this session. */
 export async function checkAccess(session: Session, request: Request): Promise<void> {

@@ -1,6 +1,7 @@
 // One connection = one session: greets, reads request lines in order, dispatches each to its command
 // handler, and turns every outcome into exactly one final reply. Errors become replies here, once.
 import type { Socket } from 'node:net';
+import type { Access } from '../accounts/users-file.js';
 import { fromErrno } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { metrics } from '../metrics/worker-metrics.js';
@@ -13,17 +14,18 @@ import {
   parseRequest,
   type Request,
 } from '../protocol/messages.js';
-import { COMMANDS } from './commands/index.js';
-import type { Access } from '../accounts/users-file.js';
 import type { Jail } from '../storage/jail.js';
 import { checkAccess } from './access.js';
+import { COMMANDS } from './commands/index.js';
 import { ConnectionLost } from './connection-lost.js';
 import type { WorkerContext } from './context.js';
+import { waitForDrain } from './drain.js';
 import { SocketInput } from './socket-input.js';
+import { SessionTimeout } from './timeouts.js';
 
 const LINGER_MS = 5_000;
 /** Optional protocol features this server offers, named in the greeting (PROTOCOL.md#session). */
-const FEATURES = ['immediate-upload'];
+const FEATURES = ['immediate-upload', 'resume'];
 const IMMEDIATE_UPLOAD_HINT = /\bgo=no\b/i;
 
 export class Session {
@@ -46,7 +48,10 @@ export class Session {
     public ctx: WorkerContext,
     readonly id: number,
   ) {
-    this.input = new SocketInput(socket);
+    this.input = new SocketInput(socket, {
+      idleMs: ctx.config.idleTimeoutMs,
+      stallMs: ctx.config.stallTimeoutMs,
+    });
     this.log = ctx.log.child({ session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', (err: NodeJS.ErrnoException) => this.log.debug({ code: err.code }, 'socket error'));
@@ -70,7 +75,24 @@ export class Session {
     );
     try {
       while (!this.closing) {
-        const line = await this.input.line(MAX_LINE_BYTES);
+        // Replies the client does not read do not pile up: the next request waits (SECURITY.md#limits).
+        if (this.socket.writableNeedDrain) {
+          const drained = await waitForDrain(this).then(
+            () => true,
+            () => false,
+          );
+          if (!drained) break;
+        }
+        const line = await this.input.line(MAX_LINE_BYTES, 'idle').catch((err: unknown) => {
+          if (err instanceof SessionTimeout) return err;
+          throw err;
+        });
+        if (line instanceof SessionTimeout) {
+          this.log.info({ code: 'TIMEOUT' }, 'idle session, closing');
+          this.send(encodeError('TIMEOUT', line.message));
+          this.linger();
+          break;
+        }
         if (line === null) break;
         if (line === 'too-long') {
           this.log.info({ code: 'BAD_REQUEST' }, 'request line too long, closing');
@@ -124,6 +146,8 @@ export class Session {
       }
       const failure = fromErrno(err);
       code = failure.code;
+      // A stalled transfer leaves the session out of step: after the reply it closes.
+      if (code === 'TIMEOUT') this.desynced = true;
       if (failure.code === 'INTERNAL') this.log.error({ err, verb: request.verb }, 'command failed');
       else this.log.info({ verb: request.verb, code, reason: failure.message }, 'command refused');
       this.send(encodeError(failure.code, failure.message, failure.fields));

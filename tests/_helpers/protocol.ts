@@ -54,6 +54,12 @@ export const hexFor = (algorithm: ChecksumAlgorithm): fc.Arbitrary<string> =>
 
 export const checksumValue = algorithm.chain((a) => hexFor(a).map((hex) => ({ algorithm: a, hex })));
 
+/** A resume point at `offset`: with a SHA-256, or (at offset 0 only) without. */
+function resumePoint(offset: number): fc.Arbitrary<{ offset: number; sha256?: string }> {
+  const hashed = hexFor('sha256').map((sha256) => ({ offset, sha256 }));
+  return offset === 0 ? fc.oneof(hashed, fc.constant({ offset })) : hashed;
+}
+
 /** Every request the codec can express. */
 export const request: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ verb: fc.constant('UPLOAD' as const), path: name, size, checksum: algorithm }),
@@ -65,6 +71,24 @@ export const request: fc.Arbitrary<Request> = fc.oneof(
     immediate: fc.constant(true as const),
   }),
   fc.record({ verb: fc.constant('DOWNLOAD' as const), path: name, checksum: algorithm }),
+  // PROTOCOL.md#resume: offsets never past the size; the hash may be left out only at offset 0.
+  fc
+    .record({ path: name, size, checksum: algorithm, at: fc.double({ min: 0, max: 1, noNaN: true }) })
+    .chain(({ path, size, checksum, at }) =>
+      resumePoint(Math.floor(size * at)).map((resume) => ({
+        verb: 'UPLOAD' as const,
+        path,
+        size,
+        checksum,
+        resume,
+      })),
+    ),
+  fc
+    .record({ path: name, checksum: algorithm, offset: size })
+    .chain(({ path, checksum, offset }) =>
+      resumePoint(offset).map((resume) => ({ verb: 'DOWNLOAD' as const, path, checksum, resume })),
+    ),
+  fc.record({ verb: fc.constant('PARTIAL' as const), path: name, size }),
   fc.record({
     verb: fc.constantFrom('DELETE' as const, 'MKDIR' as const, 'RMDIR' as const, 'CHDIR' as const),
     path: name,

@@ -56,7 +56,27 @@ const FIXTURES: Array<[string, Request]> = [
     'UPLOAD "my report \\"final\\".pdf" 1024',
     { verb: 'UPLOAD', path: 'my report "final".pdf', size: 1024, checksum: DEFAULT_CHECKSUM },
   ],
+  [
+    `UPLOAD a 11 resume=yes offset=4 sha256=${'ab'.repeat(32)}`,
+    {
+      verb: 'UPLOAD',
+      path: 'a',
+      size: 11,
+      checksum: DEFAULT_CHECKSUM,
+      resume: { offset: 4, sha256: 'ab'.repeat(32) },
+    },
+  ],
   ['DOWNLOAD docs/a.bin', { verb: 'DOWNLOAD', path: 'docs/a.bin', checksum: DEFAULT_CHECKSUM }],
+  [
+    `DOWNLOAD a offset=4 sha256=${'ab'.repeat(32)}`,
+    {
+      verb: 'DOWNLOAD',
+      path: 'a',
+      checksum: DEFAULT_CHECKSUM,
+      resume: { offset: 4, sha256: 'ab'.repeat(32) },
+    },
+  ],
+  ['PARTIAL "big file.iso" 67108864', { verb: 'PARTIAL', path: 'big file.iso', size: 67108864 }],
   ['DOWNLOAD "a b" checksum=sha256', { verb: 'DOWNLOAD', path: 'a b', checksum: 'sha256' }],
   ['DELETE /f', { verb: 'DELETE', path: '/f' }],
   ['MKDIR new', { verb: 'MKDIR', path: 'new' }],

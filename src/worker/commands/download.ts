@@ -3,10 +3,11 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { FilehiveError, fromErrno } from '../../errors.js';
 import type { Transfer } from '../../metrics/transfers.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
-import { encodeReply } from '../../protocol/messages.js';
+import { encodeReply, type ResumePoint } from '../../protocol/messages.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import { waitForDrain } from '../drain.js';
+import { checkResumePoint } from '../resume-point.js';
 import type { Session } from '../session.js';
 
 const CHUNK = 1 << 20;
@@ -61,16 +62,24 @@ function closeQuietly(file: FileHandle): Promise<void> {
  * Sends the file it opens, start to end: an upload that replaces the name meanwhile renames a new file
  * over it, and this descriptor keeps reading the complete old one (PROTOCOL.md#download).
  */
-export async function download(session: Session, request: { path: string; checksum: 'xxh3-64' | 'sha256' }) {
+export async function download(
+  session: Session,
+  request: { path: string; checksum: 'xxh3-64' | 'sha256'; resume?: ResumePoint },
+) {
   const virtual = resolveVirtualPath(session.cwd, request.path);
   const { file, size } = await openForDownload(session, virtual);
   let transfer: Transfer | undefined;
   try {
     const hash = createChecksum(request.checksum);
+    // PROTOCOL.md#resume: the client has the first `offset` bytes; they count in the final checksum.
+    const offset = request.resume?.offset ?? 0;
+    if (request.resume) await checkResumePoint(file, size, request.resume, hash, 'the file on the server');
     const socket = session.socket;
-    session.send(encodeReply('DATA', { size, checksum: request.checksum }));
-    transfer = session.ctx.transfers.begin('download', virtual, size);
-    let position = 0;
+    session.send(
+      encodeReply('DATA', { size, ...(request.resume ? { offset } : {}), checksum: request.checksum }),
+    );
+    transfer = session.ctx.transfers.begin('download', virtual, size - offset);
+    let position = offset;
     while (position < size) {
       // A fresh buffer per read: the socket keeps a reference until the bytes are on the wire.
       const buffer = Buffer.allocUnsafe(Math.min(CHUNK, size - position));
@@ -87,7 +96,7 @@ export async function download(session: Session, request: { path: string; checks
       socket.write(chunk);
       transfer.progress(bytesRead);
       position += bytesRead;
-      if (socket.writableLength >= WINDOW) await waitForDrain(socket);
+      if (socket.writableLength >= WINDOW) await waitForDrain(session);
     }
     session.send(
       encodeReply('OK', {

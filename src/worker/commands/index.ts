@@ -8,8 +8,10 @@ import { download } from './download.js';
 import { login } from './login.js';
 import { mkdir } from './mkdir.js';
 import { move } from './move.js';
+import { partial } from './partial.js';
 import { rmdir } from './rmdir.js';
 import { upload } from './upload.js';
+import { uploadResumable } from './upload-resumable.js';
 
 export type Handler<V extends Verb> = (
   session: Session,
@@ -18,7 +20,10 @@ export type Handler<V extends Verb> = (
 
 /** One handler per verb. QUIT is handled by the session loop itself. */
 export const COMMANDS: { [V in Verb]: Handler<V> } = {
-  UPLOAD: upload,
+  UPLOAD: (session, request) =>
+    request.resume
+      ? uploadResumable(session, { ...request, resume: request.resume })
+      : upload(session, request),
   DOWNLOAD: download,
   DELETE: del,
   DIR: dir,
@@ -31,4 +36,5 @@ export const COMMANDS: { [V in Verb]: Handler<V> } = {
   QUIT: noop,
   LOGIN: login,
   CHECKSUM: checksumOutOfPlace,
+  PARTIAL: partial,
 };

@@ -3,13 +3,15 @@ import { lstat, rename } from 'node:fs/promises';
 import { FilehiveError, fromErrno } from '../../errors.js';
 import type { LockHandle } from '../../locks/lock-manager.js';
 import type { Transfer } from '../../metrics/transfers.js';
-import type { ChecksumAlgorithm } from '../../protocol/checksum.js';
+import { metrics } from '../../metrics/worker-metrics.js';
+import type { Checksum, ChecksumAlgorithm } from '../../protocol/checksum.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
-import { encodeReply, MAX_LINE_BYTES, parseRequest } from '../../protocol/messages.js';
+import { encodeReply, MAX_LINE_BYTES, parseRequest, type ResumePoint } from '../../protocol/messages.js';
 import { createTempFile, fsyncDir, removeQuietly, tempPathFor } from '../../storage/temp-files.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import type { Session } from '../session.js';
+import { checkFileSize, checkFreeSpace, diskFullError, freeBytes } from '../upload-limits.js';
 
 /**
  * Bytes handed to one writev: whatever arrived while the previous write ran, up to this much. 2 MiB
@@ -17,11 +19,18 @@ import type { Session } from '../session.js';
  */
 const MAX_WRITE = 2 << 20;
 
-interface UploadRequest {
+export interface UploadRequest {
   path: string;
   size: number;
   checksum: ChecksumAlgorithm;
   immediate?: true;
+  /** A resumable upload (upload-resumable.ts): only the bytes after `offset` travel. */
+  resume?: ResumePoint;
+}
+
+/** The bytes that follow the request or its GO: all of them, or those after a resumed upload's offset. */
+export function bodyLength(request: UploadRequest): number {
+  return request.size - (request.resume?.offset ?? 0);
 }
 
 /** Writes all of `chunks` at the file's current end, looping over short writes. */
@@ -36,16 +45,19 @@ async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
   }
 }
 
-/** Reads exactly `size` body bytes into the file, hashing as they come. */
-async function receiveBody(
+/**
+ * Reads exactly the body's bytes into the file, hashing as they come; `hash` may already hold the
+ * bytes a resumed upload kept, so the digest covers the whole file.
+ */
+export async function receiveBody(
   session: Session,
   file: FileHandle,
   request: UploadRequest,
   signal: AbortSignal,
   transfer: Transfer,
+  hash: Checksum = createChecksum(request.checksum),
 ) {
-  const hash = createChecksum(request.checksum);
-  let remaining = request.size;
+  let remaining = bodyLength(request);
   // A lost lock must stop the upload even while the client sends nothing.
   const aborted = new Promise<never>((_, reject) => {
     const fail = () => reject(signal.reason);
@@ -74,7 +86,7 @@ async function receiveBody(
 }
 
 /** Reads the CHECKSUM line that must follow the body (PROTOCOL.md#upload). */
-async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm): Promise<string> {
+export async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm): Promise<string> {
   const line = await session.input.line(MAX_LINE_BYTES);
   if (line === null) throw new ConnectionLost('connection closed before CHECKSUM');
   if (line === 'too-long') {
@@ -96,34 +108,47 @@ async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm
  * are read and dropped, so the session stays in step (PROTOCOL.md#upload).
  */
 export async function skipRefusedBody(session: Session, request: UploadRequest): Promise<void> {
-  if (!(await session.input.skip(request.size))) throw new ConnectionLost('connection closed during upload');
+  if (!(await session.input.skip(bodyLength(request))))
+    throw new ConnectionLost('connection closed during upload');
   const line = await session.input.line(MAX_LINE_BYTES);
   if (line === null) throw new ConnectionLost('connection closed before CHECKSUM');
   if (line === 'too-long') session.desynced = true;
 }
 
-/** The go/no-go checks: the target, the lock and the temp file, or the reason to refuse. */
+/** The go/no-go checks: size, the target, the lock, the temp file and free space, or the reason to refuse. */
 async function prepare(session: Session, request: UploadRequest) {
-  const { jail, locks } = session.ctx;
+  const { jail, locks, config } = session.ctx;
+  const tooLarge = checkFileSize(request.size, config.maxFileSize);
+  if (tooLarge) {
+    metrics.refused('too_large');
+    throw tooLarge;
+  }
   const target = await jail.resolveName(resolveVirtualPath(session.cwd, request.path));
   // The temp file's name is recorded with the lock, so whoever takes a dead holder's lock over removes it.
   const tempPath = tempPathFor(target.dir, locks.idOf(target.key));
-  // Checking the target, locking and creating the temp file are independent: run them together.
-  const [existing, locked, created] = await Promise.allSettled([
+  // Checking the target, locking, creating the temp file and measuring free space are independent: run
+  // them together.
+  const [existing, locked, created, free] = await Promise.allSettled([
     lstat(target.path),
     locks.acquire([target.key], 'upload', tempPath),
     createTempFile(tempPath),
+    freeBytes(target.dir),
   ]);
-  const failure =
-    existing.status === 'fulfilled' && existing.value.isDirectory()
-      ? new FilehiveError('IS_A_DIRECTORY', 'a folder has this name')
-      : locked.status === 'rejected'
-        ? locked.reason
-        : created.status === 'rejected'
-          ? // The folder was removed after the name was resolved (e.g. by RMDIR): a clean NOT_FOUND.
-            fromErrno(created.reason, 'the folder does not exist')
-          : null;
+  let failure: unknown = null;
+  if (existing.status === 'fulfilled' && existing.value.isDirectory()) {
+    failure = new FilehiveError('IS_A_DIRECTORY', 'a folder has this name');
+  } else if (locked.status === 'rejected') {
+    failure = locked.reason;
+  } else if (created.status === 'rejected') {
+    // ENOENT: the folder was removed after the name was resolved (e.g. by RMDIR), a clean NOT_FOUND.
+    const folderGone = (created.reason as NodeJS.ErrnoException).code === 'ENOENT';
+    failure = fromErrno(created.reason, folderGone ? 'the folder does not exist' : undefined);
+  } else if (free.status === 'fulfilled') {
+    // (statfs failing says nothing about space: a disk that fills is still caught while writing.)
+    failure = checkFreeSpace(request.size, free.value, config.minFreeSpace);
+  }
   if (failure) {
+    if (failure instanceof FilehiveError && failure.code === 'NO_SPACE') metrics.refused('no_space');
     if (created.status === 'fulfilled') await created.value.close().catch(() => undefined);
     if (created.status === 'fulfilled') await removeQuietly(tempPath);
     if (locked.status === 'fulfilled') await locked.value.release();
@@ -158,15 +183,19 @@ export async function upload(session: Session, request: UploadRequest): Promise<
     if (!request.immediate) session.send(encodeReply('GO', { size: request.size }));
     try {
       serverHex = await receiveBody(session, file, request, lock.signal, transfer);
+      bodyDone = true;
+      if (config.fsync) await file.sync();
+      await file.close();
+      file = null;
     } catch (err) {
-      // Body bytes may still be on the way: this session can only be closed after the reply.
+      // Body bytes or the CHECKSUM line may still be on the way: the session can only close after the reply.
       session.desynced = true;
+      if (!(err instanceof ConnectionLost) && fromErrno(err).code === 'NO_SPACE') {
+        metrics.refused('disk_full');
+        throw diskFullError(err);
+      }
       throw err;
     }
-    bodyDone = true;
-    if (config.fsync) await file.sync();
-    await file.close();
-    file = null;
     const clientHex = await readClientChecksum(session, request.checksum);
     if (clientHex !== serverHex) {
       throw new FilehiveError('CHECKSUM_MISMATCH', 'checksum mismatch, the upload was discarded');
