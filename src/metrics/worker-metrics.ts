@@ -20,6 +20,15 @@ export const COMMAND_NAMES = [
   'CHECKSUM',
 ] as const;
 export const LOCK_OPS = ['upload', 'delete', 'move', 'mkdir', 'rmdir'] as const;
+/** Why a limit of docs/SECURITY.md#limits stopped a client (label `reason` of filehive_refusals_total). */
+export const REFUSAL_REASONS = [
+  'too_large',
+  'no_space',
+  'disk_full',
+  'idle_timeout',
+  'stall_timeout',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** 1 ms .. ~17 min: small files take milliseconds, a large upload on a slow link many minutes. */
 const DURATION_BUCKETS = [
@@ -105,6 +114,11 @@ const lockWait = new Histogram({
   labelNames: ['op'],
   buckets: LOCK_WAIT_BUCKETS,
 });
+const refusals = new Counter({
+  name: 'filehive_refusals_total',
+  help: 'Uploads refused or sessions cut by a server limit, by reason.',
+  labelNames: ['reason'],
+});
 const lockCompromised = new Counter({
   name: 'filehive_lock_compromised_total',
   help: 'Locks lost while held (the operation under them was aborted).',
@@ -128,6 +142,7 @@ export function initWorkerMetrics(slot: number): void {
     lockBusy.inc({ op }, 0);
     lockWait.zero({ op });
   }
+  for (const reason of REFUSAL_REASONS) refusals.inc({ reason }, 0);
   uploadBytes.inc(0);
   downloadBytes.inc(0);
   lockCompromised.inc(0);
@@ -174,5 +189,8 @@ export const metrics = {
   },
   lockCompromised(): void {
     lockCompromised.inc();
+  },
+  refused(reason: RefusalReason): void {
+    refusals.inc({ reason });
   },
 };
