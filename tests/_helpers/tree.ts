@@ -20,14 +20,21 @@ export async function listTree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Files the lock folder always holds: its settings and each host's clock probe (lock-names.ts). */
+const LOCK_FOLDER_FILES = /^\.filehive\/locks\/(settings\.json|clock-[^/]+\.probe)$/;
+
 /**
  * Paths of temp files and locks the server may leave: `.filehive-*` anywhere, entries of the lock folder
- * (its settings.json is expected).
+ * (its settings.json and clock probes are expected). Kept partials of resumable uploads
+ * (`.filehive/partial/`) are not leftovers: they stay on purpose until --partial-ttl; see partials().
  */
 export async function leftovers(root: string): Promise<string[]> {
   return (await listTree(root)).filter(
-    (p) =>
-      /(^|\/)\.filehive-/.test(p) ||
-      (p.startsWith('.filehive/locks/') && p !== '.filehive/locks' && p !== '.filehive/locks/settings.json'),
+    (p) => /(^|\/)\.filehive-/.test(p) || (p.startsWith('.filehive/locks/') && !LOCK_FOLDER_FILES.test(p)),
   );
+}
+
+/** The kept partials of resumable uploads (docs/PROTOCOL.md#resume): names in `.filehive/partial/`. */
+export async function partials(root: string): Promise<string[]> {
+  return (await readdir(join(root, '.filehive', 'partial')).catch(() => [] as string[])).sort();
 }
