@@ -43,14 +43,14 @@ export function waitForDrain(session: Pick<Session, 'socket' | 'log' | 'ctx'>): 
     if (stallMs <= 0) return;
     // Polled, not socket.setTimeout(): that would take the socket's one timeout from other users.
     let last = pendingBytes(socket);
-    let since = Date.now();
+    let since = performance.now();
     watch = setInterval(
       () => {
         const now = pendingBytes(socket);
         if (now !== last) {
           last = now;
-          since = Date.now();
-        } else if (Date.now() - since >= stallMs) {
+          since = performance.now();
+        } else if (performance.now() - since >= stallMs) {
           done();
           metrics.refused('stall_timeout');
           session.log.info({ code: 'TIMEOUT', pending: now }, 'client stopped reading, connection cut');

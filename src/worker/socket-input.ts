@@ -16,10 +16,25 @@ export interface InputLimits {
   readonly stallMs: number;
 }
 
+/** A wait for input with a deadline on the monotonic clock (performance.now(): it never jumps). */
+interface Waiter {
+  readonly deadline: number;
+  readonly kind: TimeoutKind;
+  readonly fail: (err: SessionTimeout) => void;
+}
+
 export class SocketInput {
   private readonly queue = new ByteQueue();
   private ended = false;
   private wake: (() => void) | null = null;
+  private waiter: Waiter | null = null;
+  /**
+   * One timer for all waits, armed for the earliest deadline it knows of and left running when data
+   * comes: a fast upload waits thousands of times a second, and a timer per wait would cost more than
+   * the check it makes. When it fires it fails the current wait if that is overdue, else re-arms for it.
+   */
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -33,6 +48,7 @@ export class SocketInput {
     const end = () => {
       this.ended = true;
       this.notify();
+      this.disarm();
     };
     socket.on('end', end);
     socket.on('close', end);
@@ -46,34 +62,51 @@ export class SocketInput {
   private notify(): void {
     const wake = this.wake;
     this.wake = null;
+    this.waiter = null;
     wake?.();
   }
 
-  /** Waits for more input; past `deadline` (a Date.now() value, 0 = none) fails with SessionTimeout. */
+  /** Waits for more input; past `deadline` (performance.now(); 0 = none) fails with SessionTimeout. */
   private async waitForData(deadline: number, kind: TimeoutKind): Promise<void> {
     if (this.socket.isPaused() && !this.ended) this.socket.resume();
     await new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      this.wake = resolve;
       if (deadline > 0) {
-        timer = setTimeout(
-          () => {
-            this.wake = null;
-            metrics.refused(kind === 'idle' ? 'idle_timeout' : 'stall_timeout');
-            reject(new SessionTimeout(kind, kind === 'idle' ? this.limits.idleMs : this.limits.stallMs));
-          },
-          Math.max(0, deadline - Date.now()),
-        );
+        this.waiter = { deadline, kind, fail: reject };
+        if (this.timer === null || deadline < this.timerAt) this.arm(deadline);
       }
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
     });
+  }
+
+  private arm(at: number): void {
+    this.disarm();
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - performance.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    if (performance.now() < waiter.deadline) {
+      this.arm(waiter.deadline);
+      return;
+    }
+    this.waiter = null;
+    this.wake = null;
+    metrics.refused(waiter.kind === 'idle' ? 'idle_timeout' : 'stall_timeout');
+    const ms = waiter.kind === 'idle' ? this.limits.idleMs : this.limits.stallMs;
+    waiter.fail(new SessionTimeout(waiter.kind, ms));
   }
 
   private deadline(kind: TimeoutKind): number {
     const ms = kind === 'idle' ? this.limits.idleMs : this.limits.stallMs;
-    return ms > 0 ? Date.now() + ms : 0;
+    return ms > 0 ? performance.now() + ms : 0;
   }
 
   private afterTake(): void {
