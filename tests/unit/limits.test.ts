@@ -2,7 +2,7 @@
 import test from 'ava';
 import { FilehiveError } from '../../src/errors.js';
 import { describeTimeout, SessionTimeout } from '../../src/worker/timeouts.js';
-import { checkFileSize, checkFreeSpace, diskFullError } from '../../src/worker/upload-limits.js';
+import { checkFileSize, checkFreeSpace, diskFullError, FreeSpace } from '../../src/worker/upload-limits.js';
 
 test('checkFileSize allows the limit itself and refuses one byte more with max=', (t) => {
   t.is(checkFileSize(0, 0), null);
@@ -43,4 +43,42 @@ test('timeout messages name the limit in seconds', (t) => {
   t.is(err.code, 'TIMEOUT');
   t.is(err.kind, 'stall');
   t.is(err.message, describeTimeout('stall', 2_000));
+});
+
+test('FreeSpace answers yes from a fresh reading minus what it let through, and checks every no afresh', async (t) => {
+  let free = 1_000;
+  let now = 0;
+  let reads = 0;
+  const space = new FreeSpace(
+    async () => {
+      reads++;
+      return free;
+    },
+    () => now,
+  );
+  t.is(await space.check('/d', 100, 500), null);
+  t.is(reads, 1);
+  t.is(await space.check('/d', 100, 500), null, 'from the reading: 900 left');
+  t.is(await space.check('/d', 300, 500), null, 'from the reading: 800 left');
+  t.is(reads, 1);
+  // 500 left by the reading's count: one more byte would go under the reserve, so the disk is asked.
+  free = 600;
+  t.is((await space.check('/d', 101, 500))?.code, 'NO_SPACE');
+  t.is(reads, 2);
+  t.is(await space.check('/d', 100, 500), null, 'the refusal did not count its size');
+  t.is(reads, 2);
+  // Another folder has its own reading; an old reading is read again.
+  t.is(await space.check('/e', 1, 0), null);
+  t.is(reads, 3);
+  now = 1_000;
+  free = 10_000;
+  t.is(await space.check('/d', 5_000, 500), null);
+  t.is(reads, 4);
+});
+
+test('FreeSpace passes a failing statfs on to the caller', async (t) => {
+  const space = new FreeSpace(async () => {
+    throw Object.assign(new Error('EIO'), { code: 'EIO' });
+  });
+  await t.throwsAsync(space.check('/d', 1, 0), { message: 'EIO' });
 });

@@ -11,7 +11,10 @@ import { createTempFile, fsyncDir, removeQuietly, tempPathFor } from '../../stor
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import type { Session } from '../session.js';
-import { checkFileSize, checkFreeSpace, diskFullError, freeBytes } from '../upload-limits.js';
+import { checkFileSize, diskFullError, FreeSpace } from '../upload-limits.js';
+
+/** This worker's free-space readings, shared by its sessions. */
+const freeSpace = new FreeSpace();
 
 /**
  * Bytes handed to one writev: whatever arrived while the previous write ran, up to this much. 2 MiB
@@ -132,7 +135,7 @@ async function prepare(session: Session, request: UploadRequest) {
     lstat(target.path),
     locks.acquire([target.key], 'upload', tempPath),
     createTempFile(tempPath),
-    freeBytes(target.dir),
+    freeSpace.check(target.dir, request.size, config.minFreeSpace),
   ]);
   let failure: unknown = null;
   if (existing.status === 'fulfilled' && existing.value.isDirectory()) {
@@ -145,7 +148,7 @@ async function prepare(session: Session, request: UploadRequest) {
     failure = fromErrno(created.reason, folderGone ? 'the folder does not exist' : undefined);
   } else if (free.status === 'fulfilled') {
     // (statfs failing says nothing about space: a disk that fills is still caught while writing.)
-    failure = checkFreeSpace(request.size, free.value, config.minFreeSpace);
+    failure = free.value;
   }
   if (failure) {
     if (failure instanceof FilehiveError && failure.code === 'NO_SPACE') metrics.refused('no_space');
