@@ -1,36 +1,73 @@
-// A transfer progress line on a terminal's stderr, redrawn in place. Nothing when stderr is not a
-// terminal: logs and pipes get only the summary line.
+// A transfer's progress line on stderr, redrawn in place: bar, percent, bytes, current rate, time
+// left. On by default only when stderr is a terminal, so logs and pipes get just the summary line;
+// `--progress` forces it (then without terminal escapes), `--no-progress` turns it off.
 
 import type { TerminalStream } from './cli-session.js';
-import { displayName, formatBytes } from './format.js';
+import { formatProgress, RateMeter } from './progress-format.js';
 
-/** Redraws at most this often; a fast transfer would otherwise spend its time on the terminal. */
+export type ProgressMode = 'auto' | 'always' | 'never';
+
+/** Redraws at most this often on updates; a fast transfer would otherwise spend its time drawing. */
 const REDRAW_MS = 100;
+/** Also redraws this often without updates, so a stalled transfer shows its rate falling. */
+const TICK_MS = 500;
 /** Transfers shorter than this show no progress at all, only their summary line. */
 const FIRST_DRAW_MS = 300;
 
 export interface ProgressLine {
   update(done: number, total: number): void;
+  /** Removes the line (the summary line takes its place) and stops the timer. */
   clear(): void;
 }
 
-export function createProgressLine(stream: TerminalStream, label: string): ProgressLine | null {
-  if (!stream.isTTY) return null;
-  let lastDraw = Date.now() - REDRAW_MS + FIRST_DRAW_MS;
-  let drawn = false;
+/** Null when progress is not to be shown on `stream`. `now` is the clock, for tests. */
+export function createProgressLine(
+  stream: TerminalStream,
+  label: string,
+  mode: ProgressMode = 'auto',
+  now: () => number = Date.now,
+): ProgressLine | null {
+  if (mode === 'never' || (mode === 'auto' && stream.isTTY !== true)) return null;
+  const terminal = stream.isTTY === true;
+  const started = now();
+  const meter = new RateMeter();
+  let done = 0;
+  let total = -1;
+  let lastDraw = Number.NEGATIVE_INFINITY;
+  let lastSample = Number.NEGATIVE_INFINITY;
+  // Characters on screen: a terminal erases the rest with ESC [K, anything else gets spaces over it.
+  let drawn = 0;
+
+  const sample = (at: number) => {
+    if (at - lastSample < 50) return;
+    lastSample = at;
+    meter.add(at, done);
+  };
+  const draw = () => {
+    const at = now();
+    if (total < 0 || at - started < FIRST_DRAW_MS) return;
+    sample(at);
+    lastDraw = at;
+    const text = formatProgress({ label, done, total, rate: meter.rate() }, stream.columns || 80);
+    const width = [...text].length;
+    stream.write(terminal ? `\r${text}\x1b[K` : `\r${text}${' '.repeat(Math.max(0, drawn - width))}`);
+    drawn = width;
+  };
+  // No sample at 0 bytes: a resumed transfer starts at its offset, which is no speed.
+  const timer = setInterval(draw, TICK_MS);
+  timer.unref();
   return {
-    update(done, total) {
-      const now = Date.now();
-      if (now - lastDraw < REDRAW_MS) return;
-      lastDraw = now;
-      drawn = true;
-      const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
-      const text = `${displayName(label)} ${percent}% ${formatBytes(done)} / ${formatBytes(total)}`;
-      // \r and "erase line" so a shorter line does not leave the tail of a longer one.
-      stream.write(`\r\x1b[K${text.slice(0, Math.max(10, (stream.columns || 80) - 1))}`);
+    update(bytesDone, totalBytes) {
+      done = bytesDone;
+      total = totalBytes;
+      const at = now();
+      sample(at);
+      if (at - lastDraw >= REDRAW_MS) draw();
     },
     clear() {
-      if (drawn) stream.write('\r\x1b[K');
+      clearInterval(timer);
+      if (drawn > 0) stream.write(terminal ? '\r\x1b[K' : `\r${' '.repeat(drawn)}\r`);
+      drawn = 0;
     },
   };
 }

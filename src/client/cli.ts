@@ -6,14 +6,9 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, isChecksumAlgorithm } from '../protocol/index.js';
 import { formatUsage } from './cli-help.js';
 import { createTerminalSecretReader } from './cli-password.js';
-import {
-  type BatchLine,
-  numberLines,
-  printError,
-  readBatchLines,
-  runBatch,
-  runInteractive,
-} from './cli-run.js';
+import type { ProgressMode } from './cli-progress.js';
+import { runPrompt } from './cli-prompt.js';
+import { type BatchLine, numberLines, printError, readBatchLines, runBatch } from './cli-run.js';
 import { CliSession, type TerminalStream } from './cli-session.js';
 import { readTlsFlags } from './cli-tls.js';
 import { parsePort, splitCommandList } from './command-line.js';
@@ -30,7 +25,8 @@ export interface CliIo {
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-const FLAGS = {
+/** Every flag; the help test checks that --help names each one. */
+export const FLAGS = {
   batch: { type: 'string', short: 'b' },
   commands: { type: 'string', short: 'c' },
   'download-dir': { type: 'string' },
@@ -38,6 +34,9 @@ const FLAGS = {
   user: { type: 'string', short: 'u' },
   tls: { type: 'boolean' },
   ca: { type: 'string' },
+  progress: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  'no-history': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -52,6 +51,8 @@ interface Flags {
   user?: string;
   tls: boolean;
   ca?: string;
+  progress: ProgressMode;
+  history: boolean;
   help: boolean;
   version: boolean;
   host?: string;
@@ -82,6 +83,8 @@ function parseFlags(argv: string[]): Flags {
   if (values.batch !== undefined && values.commands !== undefined) {
     throw new UsageError('use either -b or -c, not both');
   }
+  if (values.progress && values['no-progress'])
+    throw new UsageError('use either --progress or --no-progress');
   return {
     batch: values.batch,
     commands: values.commands,
@@ -90,6 +93,8 @@ function parseFlags(argv: string[]): Flags {
     user: values.user,
     tls: values.tls === true,
     ca: values.ca,
+    progress: values.progress ? 'always' : values['no-progress'] ? 'never' : 'auto',
+    history: values['no-history'] !== true,
     help: values.help === true,
     version: values.version === true,
     host,
@@ -140,7 +145,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT_FAILED;
   }
   const session = new CliSession(
-    { downloadDir: flags.downloadDir ?? process.cwd(), checksum: flags.checksum, tls, env: io.env },
+    {
+      downloadDir: flags.downloadDir ?? process.cwd(),
+      checksum: flags.checksum,
+      tls,
+      env: io.env,
+      progress: flags.progress,
+    },
     io.stdout,
     io.stderr,
   );
@@ -150,7 +161,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     // Read the batch before connecting: a missing batch file should not cost a session.
     const lines = interactive ? null : await batchSource(flags, io);
     if (host !== undefined && port !== undefined) await session.connect(host, port, flags.user);
-    return lines === null ? await runInteractive(session, io) : await runBatch(session, lines, io.stderr);
+    return lines === null
+      ? await runPrompt(session, io, { history: flags.history, env: io.env ?? process.env })
+      : await runBatch(session, lines, io.stderr);
   } catch (err) {
     printError(io.stderr, err);
     return EXIT_FAILED;

@@ -1,0 +1,129 @@
+// The interactive prompt: readline with history across sessions, tab completion, and Ctrl-C that
+// cancels the running transfer (then reconnects to the same server and folder) instead of the client.
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createCompleter } from './cli-completer.js';
+import { HISTORY_LIMIT, HistoryFile, resolveHistoryPath } from './cli-history.js';
+import { createReadlineSecretReader } from './cli-password.js';
+import { printError } from './cli-run.js';
+import type { CliSession, TerminalStream } from './cli-session.js';
+import { isSkippable } from './command-line.js';
+import { displayName } from './format.js';
+
+export interface PromptIo {
+  stdin: Readable;
+  stdout: TerminalStream;
+  stderr: TerminalStream;
+}
+
+export interface PromptOptions {
+  /** False for --no-history. */
+  history: boolean;
+  /** FILEHIVE_HISTORY, XDG_STATE_HOME and HOME are read from here. */
+  env: NodeJS.ProcessEnv;
+}
+
+const LEAVE_HINT = '(to leave, press Ctrl-C again or Ctrl-D, or type EXIT)';
+
+/** Errors are printed and the session goes on; EXIT, end of input or Ctrl-C twice leave with 0. */
+export async function runPrompt(session: CliSession, io: PromptIo, options: PromptOptions): Promise<number> {
+  const terminal = io.stdout.isTTY === true;
+  // History only on a real prompt: a stdin that merely claims to be a terminal records nothing.
+  const path = terminal && options.history ? resolveHistoryPath(options.env) : null;
+  const history =
+    path === null
+      ? null
+      : await HistoryFile.open(path, (message) => io.stderr.write(`warning: ${message}\n`));
+  let running = false;
+  let asking = false;
+  const completer = createCompleter(session, { busy: () => running || asking });
+  const rl = createInterface({
+    input: io.stdin,
+    output: io.stdout,
+    terminal,
+    history: history ? [...history.lines] : [],
+    historySize: HISTORY_LIMIT,
+    completer: (line: string, callback: (err: null, result: [string[], string]) => void) => {
+      completer.complete(line).then((result) => callback(null, result));
+    },
+  });
+  // CONNECT ... user asks for the password through the prompt, with echo and history off; its own
+  // Ctrl-C handler cancels the question.
+  const ask = createReadlineSecretReader(rl, io.stdout);
+  session.secretReader = async (question) => {
+    asking = true;
+    try {
+      return await ask(question);
+    } finally {
+      asking = false;
+    }
+  };
+  let cancelled = false;
+  let leaveArmed = false;
+  const onKeypress = (_: string, key?: { ctrl?: boolean; name?: string }) => {
+    if (!(key?.ctrl && key.name === 'c')) leaveArmed = false;
+  };
+  io.stdin.on('keypress', onKeypress);
+  rl.on('SIGINT', () => {
+    if (asking) return;
+    if (running) {
+      // Closing the session is how a transfer stops; the loop below reconnects once it has failed.
+      if (!cancelled) cancelled = session.cancel();
+      return;
+    }
+    if (rl.line === '' && leaveArmed) {
+      rl.close();
+      return;
+    }
+    leaveArmed = rl.line === '';
+    clearLine(rl);
+    io.stdout.write(leaveArmed ? `\n${LEAVE_HINT}\n` : '\n');
+    prompt();
+  });
+  const prompt = () => {
+    rl.setPrompt(session.prompt());
+    rl.prompt();
+  };
+  prompt();
+  try {
+    for await (const line of rl) {
+      leaveArmed = false;
+      if (!isSkippable(line)) {
+        await history?.add(line);
+        running = true;
+        cancelled = false;
+        try {
+          if ((await session.execute(line)) === 'exit') return 0;
+        } catch (err) {
+          printError(io.stderr, err);
+        }
+        completer.invalidate();
+        if (cancelled) await reconnect(session, io.stderr);
+        running = false;
+      }
+      prompt();
+    }
+    // End of input: finish the prompt's line so the shell prompt starts on a fresh one.
+    if (terminal) io.stdout.write('\n');
+    return 0;
+  } finally {
+    io.stdin.off('keypress', onKeypress);
+    rl.close();
+  }
+}
+
+/** Back to the server and folder a Ctrl-C left, so the user can go on; a failure is one error line. */
+async function reconnect(session: CliSession, stderr: TerminalStream): Promise<void> {
+  try {
+    const folder = await session.reconnectAfterCancel();
+    if (folder !== null) session.print(`reconnected to ${session.address()} in ${displayName(folder)}`);
+  } catch (err) {
+    printError(stderr, err);
+  }
+}
+
+/** Drops the half-typed line the way a shell does on Ctrl-C. */
+function clearLine(rl: Interface): void {
+  rl.write(null, { ctrl: true, name: 'e' });
+  rl.write(null, { ctrl: true, name: 'u' });
+}
