@@ -112,10 +112,12 @@ export class FilehiveClient {
     return this.connection.closed;
   }
 
+  /** A folder's entries in byte order of their names. */
   async list(path = '.'): Promise<DirEntry[]> {
     const entries: DirEntry[] = [];
-    await this.call({ verb: 'DIR', path }, (entry) => entries.push(parseEntry(entry)));
-    return entries;
+    const done = await this.call({ verb: 'DIR', path }, (entry) => entries.push(parseEntry(entry)));
+    // PROTOCOL.md#dir: a folder over the server's sort limit comes in file-system order, `sorted=no`.
+    return done.fields.get('sorted') === 'no' ? sortByName(entries) : entries;
   }
 
   /** Creates a folder; returns its absolute path on the server. */
@@ -206,6 +208,13 @@ export class FilehiveClient {
     }
     return result.promise;
   }
+}
+
+/** Sorts by the UTF-8 bytes of the names: each name's bytes as latin1 text compare in byte order. */
+function sortByName(entries: DirEntry[]): DirEntry[] {
+  const keyed = entries.map((entry) => ({ entry, key: Buffer.from(entry.name, 'utf8').toString('latin1') }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map(({ entry }) => entry);
 }
 
 function pathOf(reply: Reply, fallback: string): string {

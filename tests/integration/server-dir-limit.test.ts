@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import { FilehiveClient } from '../../src/client/client.js';
 import { RawClient } from '../_helpers/raw-client.js';
 import { useSharedServer } from '../_helpers/shared-server.js';
 
@@ -58,6 +59,17 @@ test('a folder over the sort limit is listed whole, each name once, with sorted=
   t.true(entries.every((e) => e.fields.type === 'file' && e.fields.size === '0'));
   // The session goes on.
   t.is((await c.request('PWD')).status, 'OK');
+});
+
+test('the client library sorts a listing the server sent unsorted', async (t) => {
+  const names = await fill('client-sorts', LIMIT + 10, mixedName);
+  const client = await FilehiveClient.connect({ host: '127.0.0.1', port: shared.current().port });
+  t.teardown(() => client.close());
+  const byteOrder = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  t.deepEqual(
+    (await client.list('/client-sorts')).map((e) => e.name),
+    byteOrder,
+  );
 });
 
 test('an empty folder is sorted and has no entries', async (t) => {
