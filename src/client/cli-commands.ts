@@ -1,9 +1,10 @@
 // The CLI's commands: one table drives dispatch, argument checks and HELP.
 
 import type { CliSession } from './cli-session.js';
+import { entryJson, runTransferCommand, transferOptions } from './cli-transfer.js';
 import { parsePort } from './command-line.js';
 import { FilehiveClientError } from './errors.js';
-import { displayName, formatListing, formatTransfer } from './format.js';
+import { displayName, formatListing } from './format.js';
 
 export type CommandOutcome = 'exit' | undefined;
 
@@ -88,50 +89,46 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'UPLOAD',
     aliases: ['PUT'],
-    usage: 'localpath',
-    summary: 'send a local file into the remote folder, under its own name',
+    usage: 'local... [remote]',
+    summary: 'send local files (wildcards, -r) into the remote folder',
     options: [
+      ...transferOptions(),
       {
         name: '--resume',
         summary: 'if cut off, the server keeps the bytes: the same UPLOAD --resume sends only the rest',
       },
     ],
     notes: [
+      "With two or more names the last says where they go: a remote folder, or one file's new name.",
+      'Wildcards * ? [abc] work in the last part of a local name; -r sends whole folders.',
       'The file appears on the server only once every byte arrived and the checksums match.',
       'Ctrl-C cancels it: the server discards it (keeps it, with --resume), and the prompt reconnects.',
     ],
     minArgs: 1,
-    maxArgs: 1,
-    async run(session, args, options) {
-      const result = await session.upload(arg(args, 0), { resume: options.has('--resume') });
-      session.print(
-        formatTransfer('uploaded', result.name, result.bytes, result.seconds, result.resumedFrom),
-      );
-    },
+    maxArgs: Number.POSITIVE_INFINITY,
+    run: (session, args, options) => runTransferCommand(session, 'upload', args, options),
   },
   {
     name: 'DOWNLOAD',
     aliases: ['GET'],
-    usage: 'remotepath',
-    summary: 'fetch a file into the download folder, under its own name',
+    usage: 'remote... [local]',
+    summary: 'fetch remote files (wildcards, -r) into the download folder',
     options: [
+      ...transferOptions(),
       {
         name: '--resume',
         summary: 'if cut off, .NAME.filehive-partial stays: the same DOWNLOAD --resume fetches the rest',
       },
     ],
     notes: [
+      "With two or more names the last says where they go: a local folder, or one file's new name.",
+      'Wildcards * ? [abc] work in the last part of a remote name (one DIR); -r fetches whole folders.',
       'A local file of that name is replaced only once all bytes arrived and the checksum matched.',
       'Ctrl-C cancels it without leaving a partial file (unless --resume), and the prompt reconnects.',
     ],
     minArgs: 1,
-    maxArgs: 1,
-    async run(session, args, options) {
-      const result = await session.download(arg(args, 0), { resume: options.has('--resume') });
-      session.print(
-        formatTransfer('downloaded', result.name, result.bytes, result.seconds, result.resumedFrom),
-      );
-    },
+    maxArgs: Number.POSITIVE_INFINITY,
+    run: (session, args, options) => runTransferCommand(session, 'download', args, options),
   },
   {
     name: 'DELETE',
@@ -152,7 +149,9 @@ export const COMMANDS: readonly Command[] = [
     minArgs: 0,
     maxArgs: 1,
     async run(session, args) {
-      for (const line of formatListing(await session.requireClient().list(args[0]))) session.print(line);
+      const entries = await session.requireClient().list(args[0]);
+      if (session.settings.json) for (const entry of entries) session.emit(entryJson(entry));
+      else for (const line of formatListing(entries)) session.print(line);
     },
   },
   {
@@ -255,8 +254,9 @@ export function formatCommandHelp(name?: string): string[] {
   if (command.aliases.length > 0) lines.push(`also: ${command.aliases.join(', ')}`);
   const options = command.options ?? [];
   if (options.length > 0) {
-    const width = Math.max(...options.map((o) => o.name.length));
-    lines.push('options:', ...options.map((o) => `  ${o.name.padEnd(width)}  ${o.summary}`));
+    const label = (o: CommandOption) => (o.value ? `${o.name} ${o.value}` : o.name);
+    const width = Math.max(...options.map((o) => label(o).length));
+    lines.push('options:', ...options.map((o) => `  ${label(o).padEnd(width)}  ${o.summary}`));
   }
   return [...lines, ...(command.notes ?? [])];
 }

@@ -1,5 +1,34 @@
 // `filehive --help`: the CLI's interface, in one place.
-import { formatCommandList } from './cli-commands.js';
+import { COMMANDS, formatCommandList } from './cli-commands.js';
+import { formatExitCodes } from './exit-codes.js';
+
+const COLUMNS = 100;
+
+/** `left` then `text`, the text wrapped at word breaks to stay within 100 columns, aligned. */
+export function wrapAfter(left: string, text: string): string[] {
+  const lines: string[] = [];
+  let line = left;
+  for (const word of text.split(' ')) {
+    if (line.length > left.length && line.length + 1 + word.length > COLUMNS) {
+      lines.push(line);
+      line = ' '.repeat(left.length) + word;
+    } else line += line.length > left.length ? ` ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** Each command's own options, under the command's name. */
+function formatCommandOptions(): string[] {
+  return COMMANDS.filter((c) => (c.options ?? []).length > 0).flatMap((c) => {
+    const options = c.options ?? [];
+    const label = (o: (typeof options)[number]) => (o.value ? `${o.name} ${o.value}` : o.name);
+    const width = Math.max(...options.map((o) => label(o).length));
+    return [
+      `  ${c.name}:`,
+      ...options.flatMap((o) => wrapAfter(`    ${label(o).padEnd(width)}  `, o.summary)),
+    ];
+  });
+}
 
 export function formatUsage(): string {
   return `Usage: filehive [options] [HOST PORT]
@@ -20,11 +49,18 @@ Options:
       --progress          show transfer progress on stderr even when it is not a terminal
       --no-progress       never show transfer progress (default: only when stderr is a terminal)
       --no-history        do not read or save the prompt's command history (see Interactive mode)
+      --parallel N        transfers of several files: up to N at once over N connections (1-32)
+      --retry N           try a failed command (or file) again up to N times (see Retries)
+      --json              DIR entries, transfers and totals as JSON, one object per line (Output)
+      --no-verify         keep downloads without checking their checksum (see Integrity)
   -h, --help              show this help and exit
       --version           print the version and exit
 
 Commands (case-insensitive):
 ${formatCommandList().join('\n')}
+
+Command options (before or after the names; -- ends them):
+${formatCommandOptions().join('\n')}
 
 Arguments are separated by spaces. An argument with spaces or quotes is written in double quotes,
 with the escapes \\" \\\\ \\n \\t \\xHH, exactly as on the wire: UPLOAD "my report \\"final\\".pdf".
@@ -39,6 +75,18 @@ Accounts:
   without echo. It is never taken from the command line. A wrong name or password is AUTH_FAILED;
   after too many failures the server answers BANNED. Once logged in, / is the account's home folder.
 
+Many files (UPLOAD, DOWNLOAD):
+  Wildcards * ? [abc] [!abc] [a-z] work in the last part of a name (logs/*.log, not */a.log): UPLOAD
+  matches local files, DOWNLOAD the remote folder's listing. * and ? do not match a leading dot;
+  [*] is a literal *. -r takes folders with everything in them, creating folders on the other side.
+  With two or more names the last one says where they go: an existing folder (remote for UPLOAD,
+  local for DOWNLOAD, relative to --download-dir), or, for one file, its new name. Every name is
+  checked before the first byte moves. Each file prints its line; a command that could give several
+  files ends with a total, and fails with PARTIAL if any file failed (the others are kept):
+    total: 20 files, 1.2 MiB in 0.45 s (2.6 MiB/s), 0 failed
+  --parallel N sends up to N files at once over N connections, each opened like the first (server,
+  TLS, account, folder); small files also go out pipelined on one connection.
+
 Output:
   Transfers print one line:  uploaded report.pdf 12.4 MiB in 0.21 s (59.0 MiB/s)
   DIR prints one line per entry: type (d folder, - file, ? other), size in bytes, modification time
@@ -49,7 +97,23 @@ Output:
   Errors print one line on stderr:  error: CODE: message
   Codes are the server's (NOT_FOUND, EXISTS, BUSY, RESUME_MISMATCH, ...) or the client's own:
   CONNECT_FAILED, CONNECTION_LOST, PROTOCOL_ERROR, LOCAL_ERROR, CHECKSUM_MISMATCH, NOT_CONNECTED,
-  CANCELLED, UNSUPPORTED (the server lacks a feature, e.g. resuming), USAGE.
+  CANCELLED, UNSUPPORTED (the server lacks a feature, e.g. resuming), PARTIAL, USAGE.
+  --json: stdout has one JSON object per line instead: {"event":"entry",...} per DIR entry,
+  {"event":"upload"|"download","status":"ok"|"failed",...} per file, {"event":"total",...} after
+  several files, {"event":"message","text":...} for other commands. Errors stay text on stderr.
+
+Retries (--retry N):
+  Waits 0.5 s, 1 s, 2 s, ... (at most 10 s, each cut by up to half at random) between tries. BUSY,
+  LOCK_LOST and TOO_MANY_CONNECTIONS are retried for every command. A lost connection
+  (CONNECTION_LOST, CONNECT_FAILED, TIMEOUT, SHUTTING_DOWN) is retried after reconnecting to the
+  same server, account and folder, for connecting, DIR, CHDIR, PWD and each file of a transfer; not
+  for MKDIR, RMDIR, DELETE and MOVE, which may have been done before the connection broke. Other
+  errors (NOT_FOUND, AUTH_FAILED, CHECKSUM_MISMATCH, TOO_LARGE, ...) are never retried.
+
+Integrity:
+  UPLOAD: the server compares the bytes with the client's checksum and keeps nothing on a mismatch,
+  always. DOWNLOAD: the client compares them with the server's checksum before keeping the file;
+  --no-verify skips that check (and the hashing), so a file damaged on the way would be kept.
 
 Resuming (UPLOAD --resume, DOWNLOAD --resume):
   A transfer started with --resume that is cut off (network, Ctrl-C, a killed client) leaves its
@@ -72,13 +136,14 @@ Interactive mode:
   typed with a leading space are not saved.
 
 Batch mode (-b, -c, or stdin that is not a terminal):
-  Blank lines and lines starting with # are skipped. The first failing command stops the run, and
-  its error names the line (-b, stdin) or position (-c) of the command.
+  Blank lines and lines starting with # are skipped. The first failing command stops the run with
+  its exit status (below), and its error names the line (-b, stdin) or position (-c) of the command.
+  A command written with a leading - (-DELETE old.txt) goes on after a failure, like sftp -b.
 
-Exit status:
-  0  every command succeeded (interactive: left with EXIT or end of input)
-  1  a command failed (batch mode), or connecting to HOST PORT failed
-  2  usage error: unknown option, bad option value, wrong number of arguments
+Exit status (batch mode; the same for connecting to HOST PORT):
+${formatExitCodes()
+  .flatMap((row) => wrapAfter(row.slice(0, 6), row.slice(6)))
+  .join('\n')}
 
 Examples:
   filehive 127.0.0.1 9400
@@ -86,5 +151,7 @@ Examples:
   filehive --download-dir ~/Downloads -b nightly.txt files.example.org 9400
   FILEHIVE_PASSWORD=... filehive --user alice -c 'UPLOAD report.pdf' files.example.org 9400
   filehive --ca ca.pem -c DIR files.example.org 9400
+  filehive --parallel 4 --retry 3 -c 'CD logs; UPLOAD -r 2026-11 /archive' 127.0.0.1 9400
+  filehive --json -c 'DOWNLOAD "*.log" ./logs' 127.0.0.1 9400
 `;
 }

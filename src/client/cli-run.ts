@@ -2,8 +2,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { CliSession, TerminalStream } from './cli-session.js';
-import { isSkippable } from './command-line.js';
+import { isSkippable, stripContinueMark } from './command-line.js';
 import { toClientError } from './errors.js';
+import { exitCodeFor } from './exit-codes.js';
 import { displayMessage } from './format.js';
 
 /** One command of a batch and where it came from, for the error line. */
@@ -18,7 +19,10 @@ export function printError(stderr: TerminalStream, err: unknown, where?: string)
   stderr.write(`error: ${code}: ${displayMessage(message)}${where ? ` (${where})` : ''}\n`);
 }
 
-/** Runs commands in order; exit code 1 at the first failure, 0 when all succeed or one says EXIT. */
+/**
+ * Runs commands in order; at the first failure, stops with that error's exit code (exit-codes.ts),
+ * unless the line starts with `-`, which goes on. 0 when all succeed (or fail with `-`) or one says EXIT.
+ */
 export async function runBatch(
   session: CliSession,
   lines: Iterable<BatchLine> | AsyncIterable<BatchLine>,
@@ -30,7 +34,7 @@ export async function runBatch(
       if ((await session.execute(text)) === 'exit') return 0;
     } catch (err) {
       printError(stderr, err, where);
-      return 1;
+      if (!stripContinueMark(text).continueOnError) return exitCodeFor(err);
     }
   }
   return 0;

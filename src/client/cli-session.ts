@@ -5,10 +5,12 @@ import { type CommandOutcome, checkArgs, findCommand } from './cli-commands.js';
 import { splitCommandOptions } from './cli-options.js';
 import { obtainPassword, type SecretReader } from './cli-password.js';
 import { createProgressLine, type ProgressMode } from './cli-progress.js';
+import { runWithRetry } from './cli-retry.js';
 import { FilehiveClient } from './client.js';
-import { parseCommandLine } from './command-line.js';
+import { parseCommandLine, stripContinueMark } from './command-line.js';
 import type { DownloadResult } from './download.js';
 import { FilehiveClientError } from './errors.js';
+import type { RetryPolicy } from './retry.js';
 import type { TlsConnectOption } from './tls-connect.js';
 import type { UploadResult } from './upload.js';
 
@@ -22,16 +24,26 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** --progress / --no-progress; by default only on a terminal. */
   progress?: ProgressMode;
+  /** --parallel N: connections for an UPLOAD or DOWNLOAD of several files (1 by default). */
+  parallel?: number;
+  /** --retry N (cli-retry.ts, transfer-many.ts). */
+  retry?: RetryPolicy;
+  /** --json: stdout carries one JSON object per line (docs/CLIENT.md#json). */
+  json?: boolean;
+  /** --no-verify: downloads are kept without comparing checksums. */
+  verify?: boolean;
 }
 
 export type TerminalStream = Writable & { isTTY?: boolean; columns?: number };
 
 export class CliSession {
   private client: FilehiveClient | null = null;
-  /** The last server connected to: a cancel reconnects there without asking for the password again. */
-  private target: { host: string; port: number; user?: string; password?: string } | null = null;
-  /** The remote folder a cancel left; reconnectAfterCancel() goes back there. */
-  private cancelledIn: string | null = null;
+  /** The connection the server ended, kept so that reconnect() knows where to go back to. */
+  private lost: FilehiveClient | null = null;
+  /** Aborted by cancel(): stops waits between retries and the other connections of a transfer. */
+  private cancelling = new AbortController();
+  /** The connection a cancel closed; reconnectAfterCancel() opens it again, in the same folder. */
+  private cancelled: FilehiveClient | null = null;
   /** Asks for a password when FILEHIVE_PASSWORD is not set; null: nobody to ask. */
   secretReader: SecretReader | null = null;
 
@@ -42,7 +54,34 @@ export class CliSession {
   ) {}
 
   print(line: string): void {
-    this.stdout.write(`${line}\n`);
+    // --json: every stdout line is JSON; a confirmation (`created /docs`) becomes a message.
+    if (this.options.json) this.emit({ event: 'message', text: line });
+    else this.stdout.write(`${line}\n`);
+  }
+
+  /** One JSON object on one stdout line (--json). */
+  emit(value: Record<string, unknown>): void {
+    this.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  /** A note or a per-file error on stderr. */
+  warn(line: string): void {
+    this.stderr.write(`${line}\n`);
+  }
+
+  /** The settings from the command line. */
+  get settings(): Readonly<CliOptions> {
+    return this.options;
+  }
+
+  /** Where progress lines go. */
+  get errorStream(): TerminalStream {
+    return this.stderr;
+  }
+
+  /** Aborted when the user cancels (Ctrl-C). */
+  get cancelSignal(): AbortSignal {
+    return this.cancelling.signal;
   }
 
   /** `filehive 127.0.0.1:9400:/docs> `, or `filehive (not connected)> ` */
@@ -67,8 +106,25 @@ export class CliSession {
   }
 
   private liveClient(): FilehiveClient | null {
-    if (this.client?.closed) this.client = null;
+    if (this.client?.closed) {
+      this.lost = this.client;
+      this.client = null;
+    }
     return this.client;
+  }
+
+  /**
+   * A new connection to the same server, account and folder in place of a lost one (--retry);
+   * NOT_CONNECTED when there was none, or it was closed on purpose.
+   */
+  async reconnect(): Promise<FilehiveClient> {
+    const last = this.client ?? this.lost;
+    if (!last) throw new FilehiveClientError('NOT_CONNECTED');
+    const next = await last.reopen();
+    this.client?.destroy();
+    this.client = next;
+    this.lost = null;
+    return next;
   }
 
   /** Connects first and only then drops the old connection, so a typo in CONNECT loses nothing. */
@@ -81,7 +137,7 @@ export class CliSession {
     const next = await FilehiveClient.connect({ host, port, tls: this.options.tls, user, password });
     await this.disconnect();
     this.client = next;
-    this.target = { host, port, user, password };
+    this.lost = null;
   }
 
   /**
@@ -89,17 +145,19 @@ export class CliSession {
    * folder, or null when there is nothing to restore (no cancel, or still connected).
    */
   async reconnectAfterCancel(): Promise<string | null> {
-    const folder = this.cancelledIn;
-    this.cancelledIn = null;
-    if (folder === null || this.target === null || this.liveClient()) return null;
-    this.client = await FilehiveClient.connect({ ...this.target, tls: this.options.tls });
-    if (folder !== '/') await this.client.chdir(folder);
-    return folder;
+    const last = this.cancelled;
+    this.cancelled = null;
+    if (last === null || this.liveClient()) return null;
+    // reopen(): the same server, TLS settings and account (no second password prompt), same folder.
+    this.client = await last.reopen();
+    this.lost = null;
+    return this.client.cwd;
   }
 
   async disconnect(): Promise<void> {
     const client = this.client;
     this.client = null;
+    this.lost = null;
     await client?.close();
   }
 
@@ -108,11 +166,16 @@ export class CliSession {
    * (PROTOCOL.md#stopping-a-transfer-in-the-middle). False when there was no connection to close.
    */
   cancel(): boolean {
+    const reason = new FilehiveClientError('CANCELLED', 'cancelled; connection closed');
     const client = this.liveClient();
-    if (!client) return false;
-    this.cancelledIn = client.cwd;
-    client.destroy(new FilehiveClientError('CANCELLED', 'cancelled; connection closed'));
-    return true;
+    if (client) {
+      this.cancelled = client;
+      client.destroy(reason);
+    }
+    // Then the rest of a transfer: its other connections and any wait for a retry.
+    this.cancelling.abort(reason);
+    this.cancelling = new AbortController();
+    return client !== null;
   }
 
   upload(localPath: string, how: { resume?: boolean } = {}): Promise<UploadResult> {
@@ -146,13 +209,14 @@ export class CliSession {
 
   /** Runs one command line. Throws FilehiveClientError; returns 'exit' for EXIT. */
   async execute(line: string): Promise<CommandOutcome> {
-    const parsed = parseCommandLine(line);
+    // A batch line `-CMD` goes on after an error (cli-run.ts); the mark itself means nothing here.
+    const parsed = parseCommandLine(stripContinueMark(line).text);
     if (parsed === null) return undefined;
     const command = findCommand(parsed.name);
     if (!command) throw new FilehiveClientError('USAGE', `unknown command ${parsed.name} (try HELP)`);
     const { args, options } = splitCommandOptions(command.name, command.options, parsed.args);
     checkArgs(command, args);
-    await command.run(this, args, options);
+    await runWithRetry(this, command.name, () => command.run(this, args, options));
     return command.exits ? 'exit' : undefined;
   }
 }

@@ -8,11 +8,15 @@ import { formatUsage } from './cli-help.js';
 import { createTerminalSecretReader } from './cli-password.js';
 import type { ProgressMode } from './cli-progress.js';
 import { runPrompt } from './cli-prompt.js';
+import { runWithRetry } from './cli-retry.js';
 import { type BatchLine, numberLines, printError, readBatchLines, runBatch } from './cli-run.js';
 import { CliSession, type TerminalStream } from './cli-session.js';
 import { readTlsFlags } from './cli-tls.js';
+import { parseParallel } from './cli-transfer.js';
 import { parsePort, splitCommandList } from './command-line.js';
 import { FilehiveClientError, localError } from './errors.js';
+import { EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { MAX_RETRIES } from './retry.js';
 
 export interface CliIo {
   stdin: Readable & { isTTY?: boolean };
@@ -21,9 +25,6 @@ export interface CliIo {
   /** FILEHIVE_PASSWORD is read from here; process.env when absent. */
   env?: NodeJS.ProcessEnv;
 }
-
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
 
 /** Every flag; the help test checks that --help names each one. */
 export const FLAGS = {
@@ -37,6 +38,10 @@ export const FLAGS = {
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
   'no-history': { type: 'boolean' },
+  parallel: { type: 'string' },
+  retry: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-verify': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -53,6 +58,10 @@ interface Flags {
   ca?: string;
   progress: ProgressMode;
   history: boolean;
+  parallel?: number;
+  retries: number;
+  json: boolean;
+  verify: boolean;
   help: boolean;
   version: boolean;
   host?: string;
@@ -95,11 +104,32 @@ function parseFlags(argv: string[]): Flags {
     ca: values.ca,
     progress: values.progress ? 'always' : values['no-progress'] ? 'never' : 'auto',
     history: values['no-history'] !== true,
+    parallel:
+      values.parallel === undefined ? undefined : readFlag(() => parseParallel(values.parallel as string)),
+    retries: values.retry === undefined ? 0 : parseRetries(values.retry),
+    json: values.json === true,
+    verify: values['no-verify'] !== true,
     help: values.help === true,
     version: values.version === true,
     host,
     port,
   };
+}
+
+/** A value check that throws the client's USAGE error, as a flag error. */
+function readFlag<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function parseRetries(text: string): number {
+  const n = /^\d{1,3}$/.test(text) ? Number(text) : -1;
+  if (n < 0 || n > MAX_RETRIES)
+    throw new UsageError(`--retry must be a number from 0 to ${MAX_RETRIES}, not ${text}`);
+  return n;
 }
 
 async function batchSource(flags: Flags, io: CliIo) {
@@ -142,7 +172,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     tls = await readTlsFlags(flags);
   } catch (err) {
     printError(io.stderr, err);
-    return EXIT_FAILED;
+    return exitCodeFor(err);
   }
   const session = new CliSession(
     {
@@ -151,6 +181,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       tls,
       env: io.env,
       progress: flags.progress,
+      parallel: flags.parallel,
+      retry: { retries: flags.retries },
+      json: flags.json,
+      verify: flags.verify,
     },
     io.stdout,
     io.stderr,
@@ -160,13 +194,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const interactive = flags.batch === undefined && flags.commands === undefined && io.stdin.isTTY === true;
     // Read the batch before connecting: a missing batch file should not cost a session.
     const lines = interactive ? null : await batchSource(flags, io);
-    if (host !== undefined && port !== undefined) await session.connect(host, port, flags.user);
+    if (host !== undefined && port !== undefined) {
+      await runWithRetry(session, 'CONNECT', () => session.connect(host, port, flags.user));
+    }
     return lines === null
       ? await runPrompt(session, io, { history: flags.history, env: io.env ?? process.env })
       : await runBatch(session, lines, io.stderr);
   } catch (err) {
     printError(io.stderr, err);
-    return EXIT_FAILED;
+    return exitCodeFor(err);
   } finally {
     await session.disconnect();
   }

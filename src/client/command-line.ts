@@ -36,6 +36,16 @@ export function isSkippable(line: string): boolean {
   return trimmed === '' || trimmed.startsWith('#');
 }
 
+/**
+ * A batch line written `-CMD` (or `- CMD`) goes on after CMD fails, like `sftp -b`. Returns the line
+ * without the mark and whether it was there.
+ */
+export function stripContinueMark(line: string): { text: string; continueOnError: boolean } {
+  const trimmed = line.trimStart();
+  if (!trimmed.startsWith('-')) return { text: line, continueOnError: false };
+  return { text: trimmed.slice(1), continueOnError: true };
+}
+
 /** Parses one command line; null for a blank line. Bad quoting is a USAGE error. */
 export function parseCommandLine(line: string): CommandLine | null {
   const result = tokenize(Buffer.from(line, 'utf8'));

@@ -11,6 +11,7 @@ export const CLIENT_ERROR_CODES = {
   PROTOCOL_ERROR: 'the server sent something the protocol does not allow',
   LOCAL_ERROR: 'a local file operation failed',
   CANCELLED: 'cancelled',
+  PARTIAL: 'some files of a multi-file transfer failed',
   UNSUPPORTED: 'the server does not offer this',
   NOT_CONNECTED: 'not connected (use CONNECT host port)',
   USAGE: 'bad command',

@@ -248,15 +248,15 @@ test('the CLI logs in with --user and FILEHIVE_PASSWORD, and with CONNECT host p
   const wrong = await runCli(['--user', 'bob', '-c', 'DIR', '127.0.0.1', port], {
     env: { FILEHIVE_PASSWORD: 'wrong' },
   });
-  t.is(wrong.code, 1);
+  t.is(wrong.code, 4);
   t.regex(wrong.stderr, /^error: AUTH_FAILED: /m);
   const noPassword = await runCli(['--user', 'bob', '-c', 'DIR', '127.0.0.1', port], {
     env: { FILEHIVE_PASSWORD: '' },
   });
-  t.is(noPassword.code, 1);
+  t.is(noPassword.code, 2);
   t.regex(noPassword.stderr, /^error: USAGE: no password for bob: set FILEHIVE_PASSWORD/m);
   const anonymous = await runCli(['-c', 'DIR', '127.0.0.1', port]);
-  t.is(anonymous.code, 1);
+  t.is(anonymous.code, 4);
   t.regex(anonymous.stderr, /^error: AUTH_REQUIRED: /m);
 });
 

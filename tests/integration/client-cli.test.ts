@@ -100,10 +100,10 @@ test('downloads land in --download-dir under the remote name', async (t) => {
   });
 });
 
-test('the first failing command stops the batch with exit 1', async (t) => {
+test('the first failing command stops the batch with its exit status (NOT_FOUND: 5)', async (t) => {
   await withServer(t, async (server, _dir, where) => {
     const run = await runCli(['-c', 'PWD; CD missing; PWD', ...where]);
-    t.is(run.code, 1);
+    t.is(run.code, 5);
     t.is(run.stdout, '/\n');
     t.is(run.stderr, 'error: NOT_FOUND: no such folder (command 2)\n');
     t.deepEqual(server.requests, ['PWD', 'CHDIR missing', 'QUIT']);
@@ -112,15 +112,15 @@ test('the first failing command stops the batch with exit 1', async (t) => {
 
 test('commands without a connection fail with NOT_CONNECTED', async (t) => {
   const run = await runCli(['-c', 'DIR']);
-  t.is(run.code, 1);
+  t.is(run.code, 3);
   t.is(run.stderr, 'error: NOT_CONNECTED: not connected (use CONNECT host port) (command 1)\n');
 });
 
-test('an unreachable server is CONNECT_FAILED with exit 1', async (t) => {
+test('an unreachable server is CONNECT_FAILED with exit 3', async (t) => {
   const server = await startFakeServer();
   await server.close();
   const run = await runCli(['-c', 'PWD', server.host, String(server.port)]);
-  t.is(run.code, 1);
+  t.is(run.code, 3);
   t.regex(run.stderr, /^error: CONNECT_FAILED: cannot connect to 127\.0\.0\.1:\d+: connection refused\n$/);
 });
 
@@ -139,7 +139,7 @@ test('a batch file names the failing line; -b - reads stdin', async (t) => {
   await withServer(t, async (_server, dir, where) => {
     await writeFile(join(dir, 'batch.txt'), '# comment\nPWD\n\nUPLOAD missing.bin\nPWD\n');
     const fromFile = await runCli(['-b', join(dir, 'batch.txt'), ...where], { cwd: dir });
-    t.is(fromFile.code, 1);
+    t.is(fromFile.code, 5);
     t.is(fromFile.stdout, '/\n');
     t.regex(
       fromFile.stderr,
@@ -147,7 +147,7 @@ test('a batch file names the failing line; -b - reads stdin', async (t) => {
     );
 
     const fromStdin = await runCli(['-b', '-', ...where], { stdin: 'PWD\nfrobnicate\n' });
-    t.is(fromStdin.code, 1);
+    t.is(fromStdin.code, 2);
     t.is(fromStdin.stderr, 'error: USAGE: unknown command FROBNICATE (try HELP) (line 2)\n');
   });
 });
@@ -155,7 +155,7 @@ test('a batch file names the failing line; -b - reads stdin', async (t) => {
 test('wrong argument counts and bad quoting are USAGE errors of the command', async (t) => {
   await withServer(t, async (_server, _dir, where) => {
     const counts = await runCli(['-c', 'MOVE a', ...where]);
-    t.is(counts.code, 1);
+    t.is(counts.code, 2);
     t.is(counts.stderr, 'error: USAGE: usage: MOVE src dst (command 1)\n');
     const quoting = await runCli(['-c', 'CD "open', ...where]);
     t.is(quoting.stderr, 'error: USAGE: missing closing quote (command 1)\n');

@@ -62,11 +62,11 @@ test('EXIT leaves the prompt with 0 and ignores what follows', async (t) => {
   }
 });
 
-test('a failed connect at start is exit 1 before any prompt', async (t) => {
+test('a failed connect at start is exit 3 before any prompt', async (t) => {
   const server = await startFakeServer();
   await server.close();
   const run = await runPrompt([server.host, String(server.port)], 'pwd\n');
-  t.is(run.code, 1);
+  t.is(run.code, 3);
   t.is(run.stdout, '');
   t.regex(run.stderr, /^error: CONNECT_FAILED: /);
 });

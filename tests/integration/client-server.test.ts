@@ -138,7 +138,7 @@ test('the CLI in batch mode against the real server', async (t) => {
       ],
       { cwd: local },
     );
-    t.is(run.code, 1);
+    t.is(run.code, 5);
     const lines = run.stdout.trimEnd().split('\n');
     t.deepEqual(lines.slice(0, 2), ['created /n', 'now in /n']);
     t.regex(lines[2] ?? '', /^uploaded notes\.txt 10 B in \d+\.\d\d s/);
