@@ -47,17 +47,23 @@ export async function runPrompt(session: CliSession, io: PromptIo, options: Prom
       completer.complete(line).then((result) => callback(null, result));
     },
   });
+  const echo = createEchoSwitch(rl, terminal);
   // CONNECT ... user asks for the password through the prompt, with echo and history off; its own
   // Ctrl-C handler cancels the question.
   const ask = createReadlineSecretReader(rl, io.stdout);
   session.secretReader = async (question) => {
     asking = true;
+    echo.set(true);
     try {
       return await ask(question);
     } finally {
       asking = false;
+      echo.set(!running);
     }
   };
+  // Whether each line was typed ahead while a command ran (and so not shown yet), in order.
+  const typedAhead: boolean[] = [];
+  rl.on('line', () => typedAhead.push(running));
   let cancelled = false;
   let leaveArmed = false;
   const onKeypress = (_: string, key?: { ctrl?: boolean; name?: string }) => {
@@ -82,16 +88,19 @@ export async function runPrompt(session: CliSession, io: PromptIo, options: Prom
   });
   const prompt = () => {
     rl.setPrompt(session.prompt());
-    rl.prompt();
+    // Keeps the cursor where it was in text typed ahead, which this shows after the prompt.
+    rl.prompt(true);
   };
   prompt();
   try {
     for await (const line of rl) {
       leaveArmed = false;
+      if (typedAhead.shift() && terminal) io.stdout.write(`${line}\n`);
       if (!isSkippable(line)) {
         await history?.add(line);
         running = true;
         cancelled = false;
+        echo.set(false);
         try {
           if ((await session.execute(line)) === 'exit') return 0;
         } catch (err) {
@@ -100,8 +109,11 @@ export async function runPrompt(session: CliSession, io: PromptIo, options: Prom
         completer.invalidate();
         if (cancelled) await reconnect(session, io.stderr);
         running = false;
+        echo.set(true);
       }
-      prompt();
+      // A line typed ahead comes next: show it after a bare prompt, as if typed there.
+      if (typedAhead[0] === true && terminal) io.stdout.write(session.prompt());
+      else prompt();
     }
     // End of input: finish the prompt's line so the shell prompt starts on a fresh one.
     if (terminal) io.stdout.write('\n');
@@ -120,6 +132,21 @@ async function reconnect(session: CliSession, stderr: TerminalStream): Promise<v
   } catch (err) {
     printError(stderr, err);
   }
+}
+
+/**
+ * Turns readline's echo off while a command runs: keys typed ahead are kept (and shown after the next
+ * prompt) instead of landing in the middle of the progress line and the command's output.
+ * _writeToOutput is the same long-standing hook cli-password.ts mutes the password with.
+ */
+function createEchoSwitch(rl: Interface, terminal: boolean) {
+  const internals = rl as unknown as { _writeToOutput: (text: string) => void };
+  const write = internals._writeToOutput;
+  return {
+    set(on: boolean) {
+      if (terminal) internals._writeToOutput = on ? write : () => undefined;
+    },
+  };
 }
 
 /** Drops the half-typed line the way a shell does on Ctrl-C. */
