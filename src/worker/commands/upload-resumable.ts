@@ -11,7 +11,7 @@ import { type Checksum, createChecksum, formatChecksum } from '../../protocol/ch
 import { encodeReply, type ResumePoint } from '../../protocol/messages.js';
 import type { NameTarget } from '../../storage/jail.js';
 import { partialFolderOf, partialNameFor } from '../../storage/partial-store.js';
-import { fsyncDir, removeQuietly, tempPathFor } from '../../storage/temp-files.js';
+import { createTempFile, fsyncDir, removeQuietly, tempPathFor } from '../../storage/temp-files.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import { checkResumePoint } from '../resume-point.js';
@@ -98,14 +98,24 @@ async function prepare(session: Session, request: ResumableRequest) {
     folder,
     partialNameFor(lockId, session.account?.name ?? '', target.key, request.size),
   );
-  // Used only when the partial cannot be renamed onto the target (another file system mounted inside
-  // the root); recorded with the lock so a takeover removes it.
+  // An empty temp file beside the target while the upload runs, as any upload has: RMDIR of the folder
+  // answers BUSY instead of pulling the folder away. It also carries the bytes when the partial cannot
+  // be renamed onto the target (another file system mounted inside the root). Recorded with the lock,
+  // so a takeover removes it.
   const tempPath = tempPathFor(target.dir, lockId);
   // The lock on the target's name also guards its partial: one session at a time appends to it.
   const lock = await locks.acquire([target.key], 'upload', tempPath);
+  let placeholder = false;
   try {
     const existing = await lstat(target.path).catch(() => null);
     if (existing?.isDirectory()) throw new FilehiveError('IS_A_DIRECTORY', 'a folder has this name');
+    await createTempFile(tempPath)
+      .then((file) => file.close())
+      .catch((err: NodeJS.ErrnoException) => {
+        // The folder was removed after the name was resolved (e.g. by RMDIR): a clean NOT_FOUND.
+        throw fromErrno(err, err.code === 'ENOENT' ? 'the folder does not exist' : undefined);
+      });
+    placeholder = true;
     await mkdir(folder, { recursive: true });
     const free = await freeBytes(folder).catch(() => null);
     const noSpace = free === null ? null : checkFreeSpace(bodyLength(request), free, config.minFreeSpace);
@@ -116,6 +126,7 @@ async function prepare(session: Session, request: ResumableRequest) {
     const { file, hash } = await openPartial(partialPath, request, config.partialTtlMs);
     return { target, lock, file, hash, partialPath, tempPath };
   } catch (err) {
+    if (placeholder) await removeQuietly(tempPath);
     await lock.release();
     throw err;
   }
@@ -130,14 +141,14 @@ async function moveIntoPlace(partialPath: string, target: NameTarget, tempPath: 
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw fromErrno(err);
   }
   try {
-    await copyFile(partialPath, tempPath, constants.COPYFILE_EXCL);
+    // Over our own empty placeholder, created with O_EXCL | O_NOFOLLOW.
+    await copyFile(partialPath, tempPath);
     if (fsync) {
       const copy = await open(tempPath, constants.O_RDONLY | constants.O_NOFOLLOW);
       await copy.sync().finally(() => copy.close());
     }
     await rename(tempPath, target.path);
   } catch (err) {
-    await removeQuietly(tempPath);
     throw fromErrno(err);
   }
   await removeQuietly(partialPath);
@@ -193,6 +204,7 @@ export async function uploadResumable(session: Session, request: ResumableReques
   } finally {
     transfer.end(outcome);
     await file?.close().catch(() => undefined);
+    await removeQuietly(tempPath);
     if (!stored && !lock.signal.aborted) {
       // (A lost lock may already be someone else's: then the partial is theirs to keep or drop.)
       if (!keep || (offset === 0 && transfer.bytes === 0)) await removeQuietly(partialPath);
