@@ -1,13 +1,13 @@
 // Many files in one call: names, wildcards and folders (-r) are planned (transfer-plan.ts), folders
 // are created, then the files go over up to `parallel` connections (transfer-pool.ts) with retries.
 // The CLI's UPLOAD and DOWNLOAD are this with printing on top; a single file is the same path.
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChecksumAlgorithm } from '../protocol/index.js';
 import type { FilehiveClient } from './client.js';
 import type { DownloadResult } from './download.js';
-import { type FilehiveClientError, localError } from './errors.js';
+import { FilehiveClientError, localError } from './errors.js';
 import { NO_RETRY, type RetryPolicy, withRetry } from './retry.js';
 import {
   type DownloadJob,
@@ -170,6 +170,10 @@ async function runPlan<J extends { size: number | null }, R extends { bytes: num
   for (const skipped of plan.skipped)
     options.onNote?.(`skipped ${skipped} (a folder without -r, or not a file)`);
   const progress = new ProgressTotal(plan.jobs, options.onProgress);
+  options.onPlanned?.(
+    plan.jobs.length,
+    plan.jobs.reduce((bytes, job) => bytes + (job.size ?? 0), 0),
+  );
   const started = performance.now();
   const small = (job: J) => (job.size !== null && job.size <= SMALL_FILE_BYTES ? job.size : null);
   const result = await runPool(plan.jobs, {
@@ -256,11 +260,7 @@ export async function downloadMany(
   try {
     const request: PlanRequest = { sources, destination, recursive: options.recursive === true };
     const plan = await first.retrying((c) => planDownload(c, request, dir));
-    for (const folder of plan.folders) {
-      await mkdir(folder, { recursive: true }).catch((err) => {
-        throw localError('create the folder', folder, err);
-      });
-    }
+    for (const folder of plan.folders) await createLocalFolder(folder);
     if (plan.jobs.length === 0) return summarize('download', plan.multi);
     return await runPlan<DownloadJob, DownloadResult>(
       first,
@@ -286,6 +286,21 @@ export async function downloadMany(
   } finally {
     await first.close();
   }
+}
+
+/**
+ * A local folder a DOWNLOAD -r needs. One that exists as a symbolic link is refused: names come
+ * from the server, and a link planted in the destination must not carry files somewhere else.
+ */
+async function createLocalFolder(folder: string): Promise<void> {
+  const existing = await lstat(folder).catch(() => null);
+  if (existing?.isSymbolicLink()) {
+    throw new FilehiveClientError('LOCAL_ERROR', `${folder} is a symbolic link; not downloading through it`);
+  }
+  if (existing?.isDirectory()) return;
+  await mkdir(folder).catch((err) => {
+    throw localError('create the folder', folder, err);
+  });
 }
 
 /**
