@@ -4,15 +4,13 @@ import type { ChecksumAlgorithm } from '../protocol/index.js';
 import { type CommandOutcome, checkArgs, findCommand } from './cli-commands.js';
 import { splitCommandOptions } from './cli-options.js';
 import { obtainPassword, type SecretReader } from './cli-password.js';
-import { createProgressLine, type ProgressMode } from './cli-progress.js';
+import type { ProgressMode } from './cli-progress.js';
 import { runWithRetry } from './cli-retry.js';
 import { FilehiveClient } from './client.js';
 import { parseCommandLine, stripContinueMark } from './command-line.js';
-import type { DownloadResult } from './download.js';
 import { FilehiveClientError } from './errors.js';
 import type { RetryPolicy } from './retry.js';
 import type { TlsConnectOption } from './tls-connect.js';
-import type { UploadResult } from './upload.js';
 
 export interface CliOptions {
   downloadDir: string;
@@ -176,35 +174,6 @@ export class CliSession {
     this.cancelling.abort(reason);
     this.cancelling = new AbortController();
     return client !== null;
-  }
-
-  upload(localPath: string, how: { resume?: boolean } = {}): Promise<UploadResult> {
-    return this.withProgress(localPath, (onProgress) =>
-      this.requireClient().upload(localPath, { checksum: this.options.checksum, onProgress, ...how }),
-    );
-  }
-
-  download(remotePath: string, how: { resume?: boolean } = {}): Promise<DownloadResult> {
-    return this.withProgress(remotePath, (onProgress) =>
-      this.requireClient().download(remotePath, {
-        dir: this.options.downloadDir,
-        checksum: this.options.checksum,
-        onProgress,
-        ...how,
-      }),
-    );
-  }
-
-  private async withProgress<T>(
-    label: string,
-    transfer: (onProgress?: (done: number, total: number) => void) => Promise<T>,
-  ): Promise<T> {
-    const progress = createProgressLine(this.stderr, label, this.options.progress);
-    try {
-      return await transfer(progress?.update);
-    } finally {
-      progress?.clear();
-    }
   }
 
   /** Runs one command line. Throws FilehiveClientError; returns 'exit' for EXIT. */

@@ -169,7 +169,7 @@ export async function runTransferCommand(
       }
       if (!outcome.ok && multi) {
         note(
-          `error: ${outcome.error.code}: ${displayMessage(outcome.error.message)} (${displayName(outcome.local)})`,
+          `error: ${outcome.error.code}: ${displayMessage(outcome.error.message)} (${displayName(shownName(outcome, settings.downloadDir))})`,
         );
       }
     },
