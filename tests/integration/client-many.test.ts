@@ -7,11 +7,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { addUser } from '../_helpers/accounts.js';
 import { type CliRun, runCli } from '../_helpers/cli.js';
 import { startFakeServer } from '../_helpers/fake-server.js';
 import { holdForeignLock } from '../_helpers/locks.js';
 import { sampleSum, scrape } from '../_helpers/scrape.js';
-import { CLIENT_JS } from '../_helpers/server.js';
+import { CLIENT_JS, startServer } from '../_helpers/server.js';
 import { useSharedServer } from '../_helpers/shared-server.js';
 import { listTree } from '../_helpers/tree.js';
 
@@ -344,5 +345,37 @@ test('a download cut off is 8; a server that is stopping is 10', async (t) => {
     await cut.close();
     await stopping.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--parallel with an account: every extra connection logs in and works in the same folder', async (t) => {
+  const users = join(work, 'users');
+  await addUser(users, 'alice', 'correct horse');
+  const server = await startServer({ workers: 1, args: ['--users', users] });
+  try {
+    const { local } = await folders('accounts');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 6; i++) files[`n${i}.txt`] = `note ${i}`;
+    await writeTree(local, files);
+    const run = await runCli(
+      [
+        '--user',
+        'alice',
+        '--parallel',
+        '3',
+        '-c',
+        'MKDIR d; CD d; UPLOAD *.txt',
+        '127.0.0.1',
+        String(server.port),
+      ],
+      { cwd: local, env: { FILEHIVE_PASSWORD: 'correct horse' } },
+    );
+    t.is(run.code, 0, run.stderr);
+    // No "one connection fewer" note: the two extra connections logged in too.
+    t.is(run.stderr, '');
+    t.regex(run.stdout, /total: 6 files, 36 B in .*, 0 failed\n$/);
+    t.deepEqual(await snapshot(join(server.root, 'alice', 'd')), await snapshot(local));
+  } finally {
+    await server.stop();
   }
 });
