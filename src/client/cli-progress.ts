@@ -34,26 +34,19 @@ export function createProgressLine(
   let done = 0;
   let total = -1;
   let lastDraw = Number.NEGATIVE_INFINITY;
-  let lastSample = Number.NEGATIVE_INFINITY;
   // Characters on screen: a terminal erases the rest with ESC [K, anything else gets spaces over it.
   let drawn = 0;
 
-  const sample = (at: number) => {
-    if (at - lastSample < 50) return;
-    lastSample = at;
-    meter.add(at, done);
-  };
   const draw = () => {
     const at = now();
     if (total < 0 || at - started < FIRST_DRAW_MS) return;
-    sample(at);
     lastDraw = at;
-    const text = formatProgress({ label, done, total, rate: meter.rate() }, stream.columns || 80);
+    const text = formatProgress({ label, done, total, rate: meter.rate(at) }, stream.columns || 80);
     const width = [...text].length;
     stream.write(terminal ? `\r${text}\x1b[K` : `\r${text}${' '.repeat(Math.max(0, drawn - width))}`);
     drawn = width;
   };
-  // No sample at 0 bytes: a resumed transfer starts at its offset, which is no speed.
+  meter.seed(started, 0);
   const timer = setInterval(draw, TICK_MS);
   timer.unref();
   return {
@@ -61,7 +54,7 @@ export function createProgressLine(
       done = bytesDone;
       total = totalBytes;
       const at = now();
-      sample(at);
+      meter.add(at, bytesDone);
       if (at - lastDraw >= REDRAW_MS) draw();
     },
     clear() {

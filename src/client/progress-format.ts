@@ -4,6 +4,10 @@ import { displayName, formatBytes } from './format.js';
 
 /** The rate is measured over about this long: it follows a change within seconds but does not jitter. */
 const RATE_WINDOW_MS = 3_000;
+/** Samples closer together than this are merged. */
+const MIN_GAP_MS = 50;
+/** Without a report for this long, the rate starts to fall. */
+const QUIET_MS = 1_000;
 /** Below this span between samples a rate would be noise. */
 const MIN_RATE_SPAN_MS = 200;
 /** The bar never gets wider than this, so the numbers stay near the name on a wide terminal. */
@@ -18,25 +22,53 @@ interface Sample {
   bytes: number;
 }
 
-/** Bytes per second over the last few seconds of (time, bytes done) samples. */
+/**
+ * Bytes per second over the last few seconds of (time, bytes done) samples. A transfer reports its
+ * progress in steps (about every MiB), so between two reports the rate holds; only when no report
+ * came for QUIET_MS does it start to fall, which is how a stall shows.
+ */
 export class RateMeter {
   private readonly samples: Sample[] = [];
+  private seeded = false;
 
   constructor(private readonly windowMs = RATE_WINDOW_MS) {}
 
+  /**
+   * Where the transfer started (0 bytes at its start time), so the first report already gives a
+   * rate. It is dropped at the second report: a resumed transfer starts at its offset, not at 0, and
+   * its first report would make it look faster than it is.
+   */
+  seed(at: number, bytes: number): void {
+    this.samples.unshift({ at, bytes });
+    this.seeded = true;
+  }
+
   add(at: number, bytes: number): void {
+    // Reports that come thick and fast (a fast transfer) update the newest sample instead of piling up.
+    const previous = this.samples.at(-2);
+    const realSamples = this.samples.length - (this.seeded ? 1 : 0);
+    if (realSamples >= 2 && previous !== undefined && at - previous.at < MIN_GAP_MS) {
+      this.samples[this.samples.length - 1] = { at, bytes };
+      return;
+    }
     this.samples.push({ at, bytes });
+    if (this.seeded && this.samples.length >= 3) {
+      this.samples.shift();
+      this.seeded = false;
+    }
     // Keep the newest sample that is older than the window, so the window stays fully covered.
     while (this.samples.length > 2 && (this.samples[1] as Sample).at <= at - this.windowMs)
       this.samples.shift();
   }
 
-  /** Bytes per second, or null until the samples span enough time to say. */
-  rate(): number | null {
+  /** Bytes per second at time `now` (by default the last sample's), or null until it can tell. */
+  rate(now?: number): number | null {
     const first = this.samples[0];
     const last = this.samples.at(-1);
-    if (first === undefined || last === undefined || last.at - first.at < MIN_RATE_SPAN_MS) return null;
-    return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
+    if (first === undefined || last === undefined) return null;
+    const end = Math.max(last.at, (now ?? last.at) - QUIET_MS);
+    if (end - first.at < MIN_RATE_SPAN_MS) return null;
+    return ((last.bytes - first.bytes) * 1000) / (end - first.at);
   }
 }
 

@@ -68,6 +68,31 @@ test('RateMeter measures over its window, so a stall brings the rate down', (t) 
   t.is(meter.rate(), 0);
 });
 
+test('RateMeter: the start gives the first rate, reports in steps hold it, silence lowers it', (t) => {
+  const meter = new RateMeter(3_000);
+  meter.seed(0, 0);
+  meter.add(500, MiB);
+  t.is(meter.rate(700), 2 * MiB, 'from the start to the first report');
+  meter.add(1000, 2 * MiB);
+  t.is(meter.rate(1400), 2 * MiB, 'between two reports the rate holds');
+  t.is(meter.rate(3000), MiB / 1.5, 'a second without a report: falling');
+});
+
+test('RateMeter: a resumed transfer is not counted from 0 once a second report came', (t) => {
+  const meter = new RateMeter(3_000);
+  meter.seed(0, 0);
+  meter.add(500, 101 * MiB); // resumed at 100 MiB
+  meter.add(1000, 102 * MiB);
+  t.is(meter.rate(), 2 * MiB);
+});
+
+test('RateMeter: reports closer than 50 ms are merged, and the rate stays right', (t) => {
+  const meter = new RateMeter(3_000);
+  for (let ms = 0; ms <= 2_000; ms++) meter.add(ms, ms * 1024);
+  t.is(Math.round(meter.rate() as number), 1024 * 1000);
+  t.true((meter as unknown as { samples: unknown[] }).samples.length <= 45);
+});
+
 function capture(isTTY: boolean) {
   const stream = Object.assign(new PassThrough(), isTTY ? { isTTY: true, columns: 100 } : {});
   let text = '';
