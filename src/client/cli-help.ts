@@ -139,6 +139,8 @@ Batch mode (-b, -c, or stdin that is not a terminal):
   Blank lines and lines starting with # are skipped. The first failing command stops the run with
   its exit status (below), and its error names the line (-b, stdin) or position (-c) of the command.
   A command written with a leading - (-DELETE old.txt) goes on after a failure, like sftp -b.
+  Ctrl-C cancels the running command (a partial download is deleted, the server discards a partial
+  upload) and stops the run with status 130; a second Ctrl-C ends the client at once.
 
 Exit status (batch mode; the same for connecting to HOST PORT):
 ${formatExitCodes()

@@ -5,6 +5,12 @@ import { parseArgs } from 'node:util';
 import packageJson from '../../package.json' with { type: 'json' };
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, isChecksumAlgorithm } from '../protocol/index.js';
 import { formatUsage } from './cli-help.js';
+import {
+  cancelOnInterrupt,
+  EXIT_INTERRUPTED,
+  type InterruptSource,
+  type InterruptWatch,
+} from './cli-interrupt.js';
 import { createTerminalSecretReader } from './cli-password.js';
 import type { ProgressMode } from './cli-progress.js';
 import { runPrompt } from './cli-prompt.js';
@@ -24,6 +30,9 @@ export interface CliIo {
   stderr: TerminalStream;
   /** FILEHIVE_PASSWORD is read from here; process.env when absent. */
   env?: NodeJS.ProcessEnv;
+  /** Ctrl-C in a batch arrives here (process itself, in the real CLI): cli-interrupt.ts. */
+  on?: InterruptSource['on'];
+  off?: InterruptSource['off'];
 }
 
 /** Every flag; the help test checks that --help names each one. */
@@ -190,20 +199,24 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr,
   );
   session.secretReader = createTerminalSecretReader(io.stdin, io.stderr);
+  let interrupt: InterruptWatch | null = null;
   try {
     const interactive = flags.batch === undefined && flags.commands === undefined && io.stdin.isTTY === true;
+    if (!interactive) interrupt = cancelOnInterrupt(io, session);
     // Read the batch before connecting: a missing batch file should not cost a session.
     const lines = interactive ? null : await batchSource(flags, io);
     if (host !== undefined && port !== undefined) {
       await runWithRetry(session, 'CONNECT', () => session.connect(host, port, flags.user));
     }
-    return lines === null
-      ? await runPrompt(session, io, { history: flags.history, env: io.env ?? process.env })
-      : await runBatch(session, lines, io.stderr);
+    if (lines === null)
+      return await runPrompt(session, io, { history: flags.history, env: io.env ?? process.env });
+    const code = await runBatch(session, interrupt ? interrupt.lines(lines) : lines, io.stderr);
+    return interrupt?.interrupted ? EXIT_INTERRUPTED : code;
   } catch (err) {
     printError(io.stderr, err);
-    return exitCodeFor(err);
+    return interrupt?.interrupted ? EXIT_INTERRUPTED : exitCodeFor(err);
   } finally {
+    interrupt?.dispose();
     await session.disconnect();
   }
 }

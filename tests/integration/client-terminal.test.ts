@@ -1,11 +1,13 @@
 // The interactive client on a real pseudo-terminal against the real server: tab completion, history
 // across runs, Ctrl-C in the middle of a transfer, and the progress line (on a terminal, not in a pipe).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { runCli } from '../_helpers/cli.js';
-import { type RunningServer, startServer } from '../_helpers/server.js';
+import { CLIENT_JS, type RunningServer, startServer } from '../_helpers/server.js';
 import { KEYS, startTerminal, type Terminal } from '../_helpers/terminal.js';
 import { startThrottleProxy, type ThrottleProxy } from '../_helpers/throttle-proxy.js';
 import { listTree } from '../_helpers/tree.js';
@@ -232,5 +234,35 @@ test.serial(
     t.regex(forced.stdout, summary);
     t.regex(forced.stderr, PROGRESS('mid.bin'));
     t.false(forced.stderr.includes('\x1b'), 'no terminal escapes into a pipe');
+  },
+);
+
+test.serial(
+  'Ctrl-C in a batch cancels the download, leaves no partial file and stops with 130',
+  async (t) => {
+    t.timeout(30_000);
+    const cwd = await freshFolder();
+    const child = spawn(
+      process.execPath,
+      [CLIENT_JS, '-c', 'DOWNLOAD big.bin; MKDIR after-interrupt', '127.0.0.1', String(proxy.port)],
+      { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = once(child, 'exit');
+    try {
+      // The download has started once its temporary file exists.
+      t.true(await waitFor(async () => (await readdir(cwd)).length > 0, 15_000), 'the download started');
+      child.kill('SIGINT');
+      const [code] = await exited;
+      t.is(code, 130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    t.regex(stderr, /^error: CANCELLED: /m);
+    t.deepEqual(await readdir(cwd), [], 'the partial download is gone');
+    await t.throwsAsync(stat(join(server.root, 'after-interrupt')), { code: 'ENOENT' });
   },
 );
