@@ -1,7 +1,8 @@
 // --retry N for the CLI's commands other than UPLOAD and DOWNLOAD (those retry each file on their
 // own, transfer-many.ts). Which commands may be repeated after what is in docs/CLIENT.md#retries.
 import type { CliSession } from './cli-session.js';
-import { displayMessage } from './format.js';
+import type { FilehiveClientError } from './errors.js';
+import { displayMessage, displayName } from './format.js';
 import { NO_RETRY, type RetryKind, withRetry } from './retry.js';
 
 /** How a command is retried: null for not at all (or, for transfers, not as a whole). */
@@ -22,6 +23,18 @@ export function retryKindOf(command: string): RetryKind | null {
   return Object.hasOwn(KINDS, command) ? (KINDS[command] as RetryKind | null) : 'change';
 }
 
+/** `note: BUSY: message (name); retry 1 of 3 in 0.4 s`, on stderr before each wait. */
+export function formatRetryNote(
+  err: FilehiveClientError,
+  attempt: number,
+  retries: number,
+  delayMs: number,
+  name?: string,
+): string {
+  const what = name === undefined ? '' : ` (${displayName(name)})`;
+  return `note: ${err.code}: ${displayMessage(err.message)}${what}; retry ${attempt} of ${retries} in ${(delayMs / 1000).toFixed(1)} s`;
+}
+
 /** Runs one command under the session's --retry policy; prints a note before each wait. */
 export function runWithRetry(session: CliSession, command: string, task: () => Promise<void>): Promise<void> {
   const policy = session.settings.retry ?? NO_RETRY;
@@ -36,10 +49,7 @@ export function runWithRetry(session: CliSession, command: string, task: () => P
         : async () => {
             await session.reconnect();
           },
-    onRetry: (err, attempt, delay) =>
-      session.warn(
-        `note: ${err.code}: ${displayMessage(err.message)}; retry ${attempt} of ${policy.retries} in ${(delay / 1000).toFixed(1)} s`,
-      ),
+    onRetry: (err, attempt, delay) => session.warn(formatRetryNote(err, attempt, policy.retries, delay)),
     signal: session.cancelSignal,
   });
 }

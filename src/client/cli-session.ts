@@ -111,6 +111,11 @@ export class CliSession {
     return this.client;
   }
 
+  /** True when a connection was lost (not closed on purpose), so reconnect() can open it again. */
+  get canReconnect(): boolean {
+    return this.client !== null || this.lost !== null;
+  }
+
   /**
    * A new connection to the same server, account and folder in place of a lost one (--retry);
    * NOT_CONNECTED when there was none, or it was closed on purpose.

@@ -3,7 +3,9 @@
 // command could give several files. Text or --json (docs/CLIENT.md#output).
 import { relative } from 'node:path';
 import { createProgressLine, type ProgressLine } from './cli-progress.js';
+import { formatRetryNote } from './cli-retry.js';
 import type { CliSession } from './cli-session.js';
+import type { FilehiveClient } from './client.js';
 import { FilehiveClientError } from './errors.js';
 import { markCutOff } from './exit-codes.js';
 import {
@@ -15,6 +17,7 @@ import {
   formatTransfer,
 } from './format.js';
 import type { DirEntry } from './replies.js';
+import { NO_RETRY, withRetry } from './retry.js';
 import {
   downloadMany,
   type FileOutcome,
@@ -113,6 +116,24 @@ export function formatTotal(summary: TransferSummary): string {
 
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
+/**
+ * The session's connection; with --retry, a connection the server closed since the last command
+ * (a restart, an idle timeout) is opened again first, as the retry of any other command would.
+ */
+async function liveClient(session: CliSession): Promise<FilehiveClient> {
+  const policy = session.settings.retry ?? NO_RETRY;
+  try {
+    return session.requireClient();
+  } catch (err) {
+    if (policy.retries === 0 || !session.canReconnect) throw err;
+    return withRetry(policy, () => session.reconnect(), {
+      kind: 'repeatable',
+      signal: session.cancelSignal,
+      onRetry: (e, attempt, delay) => session.warn(formatRetryNote(e, attempt, policy.retries, delay)),
+    });
+  }
+}
+
 export async function runTransferCommand(
   session: CliSession,
   direction: 'upload' | 'download',
@@ -123,7 +144,7 @@ export async function runTransferCommand(
   const { sources, destination } = splitDestination(args);
   const parallelText = given.get('--parallel');
   const parallel = typeof parallelText === 'string' ? parseParallel(parallelText) : (settings.parallel ?? 1);
-  const client = session.requireClient();
+  const client = await liveClient(session);
   const recursive = given.has('-r');
   // Per-file error lines only for a command that could give several files; a single file's error is
   // the command's error.
@@ -173,12 +194,8 @@ export async function runTransferCommand(
         );
       }
     },
-    onRetry(what, err, attempt, delay) {
-      const retries = settings.retry?.retries ?? 0;
-      note(
-        `note: ${err.code}: ${displayMessage(err.message)} (${displayName(what)}); retry ${attempt} of ${retries} in ${(delay / 1000).toFixed(1)} s`,
-      );
-    },
+    onRetry: (what, err, attempt, delay) =>
+      note(formatRetryNote(err, attempt, settings.retry?.retries ?? 0, delay, what)),
     onNote: (text) => note(`note: ${displayMessage(text)}`),
   };
   let summary: TransferSummary;

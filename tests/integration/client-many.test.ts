@@ -328,23 +328,14 @@ test('a checksum that does not match is 7 and keeps nothing; --no-verify keeps t
   }
 });
 
-test('a download cut off is 8; a server that is stopping is 10', async (t) => {
-  const cut = await startFakeServer({ dropDownloadAfter: 3 });
+test('a server that is stopping is 10', async (t) => {
   const stopping = await startFakeServer({ greeting: 'ERR SHUTTING_DOWN msg="the server is shutting down"' });
-  const dir = await mkdtemp(join(tmpdir(), 'filehive-cut-'));
   try {
-    cut.files.set('/f.bin', Buffer.from('0123456789'));
-    const run = await runCli(['--download-dir', dir, '-c', 'DOWNLOAD f.bin', cut.host, String(cut.port)]);
-    t.is(run.code, 8);
-    t.regex(run.stderr, /^error: CONNECTION_LOST: /);
-    t.deepEqual(await listTree(dir), []);
     const refused = await runCli(['-c', 'PWD', stopping.host, String(stopping.port)]);
     t.is(refused.code, 10);
     t.regex(refused.stderr, /^error: SHUTTING_DOWN: /);
   } finally {
-    await cut.close();
     await stopping.close();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -377,5 +368,82 @@ test('--parallel with an account: every extra connection logs in and works in th
     t.deepEqual(await snapshot(join(server.root, 'alice', 'd')), await snapshot(local));
   } finally {
     await server.stop();
+  }
+});
+
+/**
+ * A proxy to the shared server whose first `cuts` connections are dropped once `after` bytes came
+ * back from the server (mid-download); later ones pass untouched.
+ */
+async function startCuttingProxy(
+  cuts: number,
+  after: number,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let count = 0;
+  const proxy = net.createServer((client) => {
+    const cut = count++ < cuts;
+    const upstream = net.connect(shared.current().port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    let down = 0;
+    upstream.on('data', (chunk: Buffer) => {
+      down += chunk.length;
+      if (cut && down > after) {
+        client.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (proxy.address() as net.AddressInfo).port,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
+
+test('a download cut off mid-file is 8; with --retry it reconnects and gets the whole file', async (t) => {
+  const { down } = await folders('cut');
+  const body = randomBytes(1_500_000);
+  await writeFile(remote('cut/big.bin'), body);
+  const proxy = await startCuttingProxy(1, 200_000);
+  try {
+    const address = ['127.0.0.1', String(proxy.port)];
+    const cut = await runCli(['--download-dir', down, '-c', 'CD cut; DOWNLOAD big.bin', ...address]);
+    t.is(cut.code, 8);
+    t.regex(cut.stderr, /^error: CONNECTION_LOST: /);
+    t.deepEqual(await listTree(down), []);
+
+    const again = await startCuttingProxy(1, 200_000);
+    try {
+      const retried = await runCli([
+        '--retry',
+        '3',
+        '--download-dir',
+        down,
+        '-c',
+        'CD cut; DOWNLOAD big.bin',
+        '127.0.0.1',
+        String(again.port),
+      ]);
+      t.is(retried.code, 0, retried.stderr);
+      t.regex(retried.stderr, /^note: CONNECTION_LOST: .*; retry 1 of 3 in \d+\.\d s\n$/);
+      t.true(body.equals(await readFile(join(down, 'big.bin'))));
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await proxy.close();
   }
 });
