@@ -17,7 +17,7 @@ export function normalizeAddress(address: string): string {
 }
 
 /** The eight 16-bit groups of an IPv6 address, or null when it is not one. */
-function ipv6Groups(address: string): number[] | null {
+export function ipv6Groups(address: string): number[] | null {
   if (!isIPv6(address)) return null;
   let text = address;
   const tail: number[] = [];

@@ -2,6 +2,7 @@
 // a frozen config or every problem at once.
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { parseTrustedProxies } from '../net/trusted-proxies.js';
 
 export type LogFormat = 'pretty' | 'json';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -46,6 +47,10 @@ export interface ServerConfig {
   readonly idleTimeoutMs: number;
   /** A transfer with no byte moving for this long is cut; 0 = never. */
   readonly stallTimeoutMs: number;
+  /** Connections from trustedProxies start with a PROXY header naming the client (docs/OPERATIONS.md). */
+  readonly proxyProtocol: boolean;
+  /** Canonical CIDR ranges (`10.0.0.0/8`, `::1/128`) allowed, and required, to send a PROXY header. */
+  readonly trustedProxies: readonly string[];
 }
 
 interface OptionSpec {
@@ -177,6 +182,17 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     arg: 'SECONDS',
     help: 'cut a transfer when no byte moves this long, 0 = never (default 60)',
+  },
+  {
+    flag: 'proxy-protocol',
+    kind: 'boolean',
+    help: 'trusted proxies send a PROXY header (v1/v2) naming the client',
+  },
+  {
+    flag: 'trusted-proxies',
+    kind: 'string',
+    arg: 'LIST',
+    help: 'comma-separated addresses/CIDRs of those balancers (default none)',
   },
   { flag: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -319,6 +335,18 @@ function choice<T extends string>(
   return value as T;
 }
 
+function trustedProxies(raw: Raw, errors: string[]): string[] {
+  const value = raw.get('trusted-proxies');
+  if (typeof value !== 'string') return [];
+  const parsed = parseTrustedProxies(value);
+  if (!parsed.ok) {
+    for (const error of parsed.errors) errors.push(`--trusted-proxies: ${error}`);
+    return [];
+  }
+  if (parsed.ranges.length === 0) errors.push('--trusted-proxies needs at least one address or CIDR range');
+  return parsed.ranges;
+}
+
 /** Reads argv and env into a config; `cwd` anchors relative folders. */
 export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): ConfigResult {
   const errors: string[] = [];
@@ -366,9 +394,20 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     minFreeSpace: byteSize(raw, 'min-free-space', 256 * 2 ** 20, errors),
     idleTimeoutMs: seconds(raw, 'idle-timeout', 300, 0, 86_400, errors),
     stallTimeoutMs: seconds(raw, 'stall-timeout', 60, 0, 86_400, errors),
+    proxyProtocol: raw.get('proxy-protocol') === true,
+    // Only listed balancers may name another client address: anyone else could claim any address.
+    trustedProxies: Object.freeze(trustedProxies(raw, errors)),
   });
   if ((config.tlsCert === null) !== (config.tlsKey === null)) {
     errors.push('--tls-cert and --tls-key go together');
+  }
+  if (config.proxyProtocol && config.trustedProxies.length === 0 && !raw.has('trusted-proxies')) {
+    errors.push(
+      '--proxy-protocol needs --trusted-proxies LIST (the addresses of the balancers that send the header)',
+    );
+  }
+  if (!config.proxyProtocol && raw.has('trusted-proxies')) {
+    errors.push('--trusted-proxies is used only with --proxy-protocol');
   }
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config, help: raw.get('help') === true };

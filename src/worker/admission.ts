@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config/server-config.js';
 import type { AdmissionReply, AdmissionRequest } from '../ipc.js';
+import { clientOf } from '../net/proxy-accept.js';
 import { normalizeAddress } from '../peer-address.js';
 import { AdmissionAuthority, admissionLimits, type RefusalReason } from '../primary/admission.js';
 import { encodeError } from '../protocol/messages.js';
@@ -19,7 +20,8 @@ export interface LoginVerdict {
 /**
  * Connection limits and login bans, shared by every worker of the server.
  *
- * Addresses are the peer's address as the socket reports it (`socket.remoteAddress`); IPv4-mapped
+ * Addresses are the client's address: the socket's peer, or with --proxy-protocol the client a trusted
+ * proxy's header names (`clientOf(socket)`); IPv4-mapped
  * IPv6 addresses are normalized here, so callers need not.
  */
 export interface Admission {
@@ -213,7 +215,8 @@ export const admission: Admission = {
 export async function admitConnection(socket: Socket, ctx: WorkerContext): Promise<boolean> {
   // Until the session adds its own handler, a reset while we wait must not crash the worker.
   socket.on('error', () => undefined);
-  const address = socket.remoteAddress;
+  // The client a trusted proxy's PROXY header named, else the peer (src/net/proxy-accept.ts).
+  const { address } = clientOf(socket);
   if (address === undefined) {
     socket.destroy();
     return false;

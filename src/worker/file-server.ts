@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { metrics } from '../metrics/worker-metrics.js';
+import { requireProxyHeaders } from '../net/proxy-accept.js';
 import { createTlsFileServer } from '../tls/server-tls.js';
 import { admitConnection } from './admission.js';
 import type { WorkerContext } from './context.js';
@@ -40,5 +41,10 @@ export function createFileServer(ctx: WorkerContext): FileServer {
     tlsCert && tlsKey
       ? createTlsFileServer({ certFile: tlsCert, keyFile: tlsKey }, options, onConnection, ctx.log)
       : createServer(options as { noDelay: boolean }, onConnection);
+  // --proxy-protocol: a trusted balancer's PROXY header is read first, on the raw socket (before TLS).
+  if (ctx.config.proxyProtocol) {
+    const { trustedProxies } = ctx.config;
+    requireProxyHeaders(server, { trustedProxies, log: ctx.log, explain: !(tlsCert && tlsKey) });
+  }
   return { server, sessions };
 }

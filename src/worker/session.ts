@@ -5,6 +5,7 @@ import type { Access } from '../accounts/users-file.js';
 import { fromErrno } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { metrics } from '../metrics/worker-metrics.js';
+import { clientOf } from '../net/proxy-accept.js';
 import { CHECKSUM_ALGORITHMS } from '../protocol/checksum.js';
 import {
   encodeError,
@@ -52,7 +53,10 @@ export class Session {
       idleMs: ctx.config.idleTimeoutMs,
       stallMs: ctx.config.stallTimeoutMs,
     });
-    this.log = ctx.log.child({ session: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    // The client (behind a trusted proxy: the one its PROXY header names, with `proxy` beside it).
+    const client = clientOf(socket);
+    const proxy = client.proxy ? { proxy: client.proxy } : {};
+    this.log = ctx.log.child({ session: id, peer: `${client.address}:${client.port}`, ...proxy });
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', (err: NodeJS.ErrnoException) => this.log.debug({ code: err.code }, 'socket error'));
   }

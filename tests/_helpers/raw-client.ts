@@ -49,7 +49,8 @@ export class RawClient {
 
   static async connect(
     port: number,
-    options: { host?: string; localAddress?: string } = {},
+    /** `preface`: bytes sent right after connecting, before the greeting (a PROXY header). */
+    options: { host?: string; localAddress?: string; preface?: string | Buffer } = {},
   ): Promise<RawClient> {
     const socket = connect({
       port,
@@ -62,6 +63,7 @@ export class RawClient {
       socket.once('error', reject);
     });
     const client = new RawClient(socket);
+    if (options.preface !== undefined) socket.write(options.preface);
     client.greeting = await client.line();
     return client;
   }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openHomeJail } from '../../accounts/home.js';
 import { isValidUserName } from '../../accounts/users-file.js';
 import { FilehiveError } from '../../errors.js';
+import { clientOf } from '../../net/proxy-accept.js';
 import { encodeReply } from '../../protocol/messages.js';
 import { admission } from '../admission.js';
 import type { Session } from '../session.js';
@@ -15,7 +16,7 @@ export async function login(session: Session, request: { user: string; password:
   const accounts = session.ctx.accounts;
   if (!accounts) throw new FilehiveError('BAD_REQUEST', 'this server has no accounts; LOGIN is not needed');
   if (session.account) throw new FilehiveError('BAD_REQUEST', 'already logged in; reconnect to change user');
-  const ip = session.socket.remoteAddress ?? '';
+  const ip = clientOf(session.socket).address ?? '';
   // Only a well-formed name is logged: a password typed into the name field must not reach the log.
   const name = isValidUserName(request.user) ? request.user : '(not a user name)';
   const user = await accounts.verify(request.user, request.password);
