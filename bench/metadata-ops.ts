@@ -2,7 +2,10 @@
 // (janitor, clock probe), counted by running the built server under strace. These counts, not timings,
 // are what a shared filesystem has to serve per instance: docs/SCALING.md multiplies them out.
 //
-//   node --import tsx bench/metadata-ops.ts [--files 100] [--held 20] [--idle 10]
+//   node --import tsx bench/metadata-ops.ts [--files 100] [--held 20] [--idle 10] [--dir DIR]
+//
+// --dir puts the temporary root (and so the lock folder) in DIR instead of the system's temp folder:
+// point it at a network mount to count and time there.
 //
 // It also times lock acquire+release cycles in one process (no strace), one at a time and several at
 // once on different names, on the local disk: the local ceiling of lock-folder traffic.
@@ -26,6 +29,7 @@ const { values: flags } = parseArgs({
     files: { type: 'string', default: '100' },
     held: { type: 'string', default: '20' },
     idle: { type: 'string', default: '10' },
+    dir: { type: 'string', default: tmpdir() },
   },
 });
 const FILES = Number(flags.files);
@@ -178,7 +182,7 @@ async function lockCycles(dir: string, parallel: number, ms: number): Promise<nu
 
 async function main(): Promise<void> {
   execFileSync('strace', ['-V'], { stdio: 'ignore' });
-  const work = await realpath(await mkdtemp(join(tmpdir(), 'filehive-ops-')));
+  const work = await realpath(await mkdtemp(join(flags.dir, 'filehive-ops-')));
   const root = join(work, 'root');
   const lockDir = join(root, '.filehive', 'locks');
   const trace = join(work, 'trace.txt');
@@ -233,7 +237,10 @@ async function main(): Promise<void> {
   for (const parallel of [1, 8]) {
     const rate = await lockCycles(join(work, `locks-${parallel}`), parallel, 3_000);
     throughput[`${parallel} at a time`] = Math.round(rate);
-    console.log(`lock acquire+release, ${parallel} at a time, local disk: ${Math.round(rate)} cycles/s`);
+    const fs = mountOf(work).split(/\s+/)[0];
+    console.log(
+      `lock acquire+release, ${parallel} at a time, ${fs} in ${flags.dir}: ${Math.round(rate)} cycles/s`,
+    );
   }
   const counts = countCalls(await readFile(trace, 'utf8'), phases, root, lockDir);
   const report: Record<string, unknown> = {
