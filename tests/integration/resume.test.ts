@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { FilehiveClient } from '../../src/client/index.js';
 import { createChecksum } from '../../src/protocol/checksum.js';
+import { rejectsWith, withClient } from '../_helpers/fake-client.js';
 import { q, sha256 } from '../_helpers/raw-client.js';
 import { useSharedServer } from '../_helpers/shared-server.js';
 import { leftovers, partials } from '../_helpers/tree.js';
@@ -343,4 +344,18 @@ test.serial('bad resume options are BAD_REQUEST', async (t) => {
   t.is((await c.request('PARTIAL ../../x 10')).code, 'BAD_PATH');
   t.is((await c.request('PARTIAL .filehive/partial 10')).code, 'BAD_PATH');
   c.close();
+});
+
+test('a server without the resume feature is told nothing: the client refuses with UNSUPPORTED', async (t) => {
+  // The fake server greets like an older server: no features at all.
+  await withClient(t, async ({ client, server, dir }) => {
+    await writeFile(join(dir, 'f.bin'), 'data');
+    const up = await rejectsWith(t, client.upload(join(dir, 'f.bin'), { resume: true }), 'UNSUPPORTED');
+    t.regex(up.message, /cannot resume/);
+    await rejectsWith(t, client.download('f.bin', { dir, resume: true }), 'UNSUPPORTED');
+    t.deepEqual(server.requests, []);
+    t.deepEqual(await readdir(dir), ['f.bin'], 'no partial file was made');
+    await client.upload(join(dir, 'f.bin'));
+    t.is(server.files.get('/f.bin')?.toString(), 'data', 'plain transfers work as before');
+  });
 });
