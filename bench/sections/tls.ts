@@ -25,8 +25,10 @@ interface Figures {
   /** CPU milliseconds per MiB moved, per round: all workers of the server, and this (client) process. */
   serverCpu: Record<Direction, number[]>;
   clientCpu: Record<Direction, number[]>;
-  /** Mean milliseconds per session opened and closed, per round. */
+  /** Per session opened and closed, per round: mean wall milliseconds, and CPU ms of server and client. */
   sessionMs: number[];
+  sessionServerCpu: number[];
+  sessionClientCpu: number[];
 }
 
 /** Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ, fixed at 100 for userspace). */
@@ -67,11 +69,12 @@ async function withSession<T>(options: ConnectOptions, fn: (c: FilehiveClient) =
   }
 }
 
-/** Mean milliseconds to open a session and close it again, over `count` sessions one after another. */
-async function sessionSetupMs(options: ConnectOptions, count: number): Promise<number> {
-  const started = performance.now();
-  for (let i = 0; i < count; i++) await withSession(options, async () => undefined);
-  return (performance.now() - started) / count;
+/** Opens a session and closes it again, `count` times one after another; per-session means. */
+async function measureSessions(options: ConnectOptions, workers: readonly number[], count: number) {
+  const m = await measured(workers, async () => {
+    for (let i = 0; i < count; i++) await withSession(options, async () => undefined);
+  });
+  return { wallMs: m.wallMs / count, serverMs: m.serverMs / count, clientMs: m.clientMs / count };
 }
 
 const emptyFigures = (): Figures => ({
@@ -80,6 +83,8 @@ const emptyFigures = (): Figures => ({
   serverCpu: { upload: [], download: [] },
   clientCpu: { upload: [], download: [] },
   sessionMs: [],
+  sessionServerCpu: [],
+  sessionClientCpu: [],
 });
 
 export async function runTls(ctx: BenchContext): Promise<void> {
@@ -129,7 +134,10 @@ export async function runTls(ctx: BenchContext): Promise<void> {
         });
         if (sampler) ctx.notePeak('filehive worker (TLS)', await sampler.stop());
         await rm(join(dl, 'tls-big.bin'), { force: true });
-        f.sessionMs.push(await sessionSetupMs(target, sessions));
+        const setup = await measureSessions(target, workers, sessions);
+        f.sessionMs.push(setup.wallMs);
+        f.sessionServerCpu.push(setup.serverMs);
+        f.sessionClientCpu.push(setup.clientMs);
       }
     }
     await rm(big, { force: true });
@@ -146,14 +154,14 @@ export async function runTls(ctx: BenchContext): Promise<void> {
       report.add('tls', `plain ${dir}, client CPU`, 'ms/MiB', p.clientCpu[dir]);
       report.add('tls', `TLS ${dir}, client CPU`, 'ms/MiB', t.clientCpu[dir], vsPlain(p.clientCpu[dir]));
     }
-    report.add('tls', `plain session open+close (${sessions} in a row)`, 'ms', p.sessionMs);
-    report.add(
-      'tls',
-      `TLS session open+close (${sessions} in a row)`,
-      'ms',
-      t.sessionMs,
-      vsPlain(p.sessionMs),
-    ).note = 'TLS 1.3, ECDSA P-256 certificate, no session resumption';
+    const open = `session open+close (${sessions} in a row)`;
+    report.add('tls', `plain ${open}`, 'ms', p.sessionMs);
+    report.add('tls', `TLS ${open}`, 'ms', t.sessionMs, vsPlain(p.sessionMs)).note =
+      'TLS 1.3, ECDSA P-256 certificate, no session resumption';
+    report.add('tls', `plain ${open}, server CPU`, 'ms', p.sessionServerCpu);
+    report.add('tls', `TLS ${open}, server CPU`, 'ms', t.sessionServerCpu, vsPlain(p.sessionServerCpu));
+    report.add('tls', `plain ${open}, client CPU`, 'ms', p.sessionClientCpu);
+    report.add('tls', `TLS ${open}, client CPU`, 'ms', t.sessionClientCpu, vsPlain(p.sessionClientCpu));
     ctx.raw.tls = { bytes: cfg.large, sessions, figures };
   } finally {
     await tlsServer?.stop();
