@@ -155,10 +155,10 @@ prometheusTest(
     // Sessions held open: A has three, B one.
     await connect(a);
     await connect(a);
-    // Several quiet scrapes after the traffic: rate() extrapolates the increase it saw from the span of
-    // its samples to the window's end, which for the target scraped first lies up to one interval
-    // later; over a span of 10 s or more that stays under 10 %.
-    const at = await scrapedAfter(prom, Date.now() + 6_000, 2);
+    // Quiet scrapes after the traffic: rate() extrapolates the increase it saw from the span of its
+    // samples to the window's end, which for the target scraped first lies up to one interval (1 s)
+    // later; over a span of 12 s or more (3 s before the traffic, 8 s after) that stays under 9 %.
+    const at = await scrapedAfter(prom, Date.now() + 8_000, 2);
     const window = `${Math.ceil(at - startedAt / 1000) + 5}s`;
     const seconds = Number.parseInt(window, 10);
     t.log(`uploaded A ${up.a} B ${up.b}, downloaded A ${down.a} B ${down.b}; window ${window}`);
@@ -181,6 +181,9 @@ prometheusTest(
     const close = (actual: number, expected: number, what: string) =>
       t.true(Math.abs(actual - expected) <= expected * 0.1 + 1, `${what}: ${actual} vs ${expected}`);
     const total = byLabels(await query('byteRate'), 'direction');
+    t.log(
+      `cluster upload: rate x window / bytes = ${((total.get('upload') ?? 0) * seconds) / (up.a + up.b)}`,
+    );
     close((total.get('upload') ?? 0) * seconds, up.a + up.b, 'cluster upload bytes');
     close((total.get('download') ?? 0) * seconds, down.a + down.b, 'cluster download bytes');
     const split = byLabels(await query('byteRateByInstance'), 'instance', 'direction');
