@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { createSecureContext, createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../log/logger.js';
+import { clientOf } from '../net/proxy-accept.js';
 
 /** A client must finish its handshake this fast: a peer that connects and stays silent holds a socket. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -122,13 +123,15 @@ export function createTlsFileServer(
   };
   const server = createServer(options, listener);
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-    // Unknown once the peer has reset the connection.
-    const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
+    // Unknown once the peer has reset the connection. Behind a trusted proxy: the client its PROXY header named.
+    const client = clientOf(socket);
+    const peer = client.address ? `${client.address}:${client.port}` : undefined;
+    const fields = { peer, ...(client.proxy ? { proxy: client.proxy } : {}) };
     const code = err.code ?? 'unknown';
     // A peer that hangs up mid-handshake is ordinary (a client refusing the certificate may do so);
     // anything else is a client speaking something other than TLS 1.2+, or too slowly.
-    if (code === 'ECONNRESET') log.debug({ peer, code }, 'TLS handshake abandoned by the client');
-    else log.info({ peer, code, reason: reasonOf(err) }, 'TLS handshake failed, connection closed');
+    if (code === 'ECONNRESET') log.debug({ ...fields, code }, 'TLS handshake abandoned by the client');
+    else log.info({ ...fields, code, reason: reasonOf(err) }, 'TLS handshake failed, connection closed');
     // Node leaves a timed-out handshake's socket open: without this, silent peers would pile up.
     socket.destroy();
   });

@@ -212,16 +212,29 @@ test.after.always(async () => {
 
 async function tlsServer(timeoutMs?: number) {
   const seen: Seen[] = [];
-  const { log } = captureLog();
+  const tlsLog = captureLog();
   const server = createTlsFileServer(
     { certFile: certs.cert, keyFile: certs.key },
     { noDelay: true, highWaterMark: 1 << 16 },
     echo(seen),
-    log,
+    tlsLog.log,
   );
   const started = await startEcho(server, { explain: false, timeoutMs });
-  return { ...started, seen, server };
+  return { ...started, seen, server, tlsLines: tlsLog.lines };
 }
+
+test('TLS: a handshake that fails behind a proxy is logged with the client the header named', async (t) => {
+  const { port, seen, server, tlsLines } = await tlsServer();
+  t.teardown(() => server.close());
+  const socket = await connectFrom(port, PROXY);
+  socket.write(Buffer.concat([encodeProxyHeaderV1(claim('127.0.0.9', 6000)), Buffer.from('NOOP\r\n\r\n')]));
+  await readUntilClosed(socket);
+  t.true(await waitForLine(tlsLines, 'TLS handshake failed, connection closed'));
+  const line = tlsLines.find((l) => l.msg === 'TLS handshake failed, connection closed');
+  t.like(line?.fields, { peer: '127.0.0.9:6000' });
+  t.regex((line?.fields as { proxy?: string } | undefined)?.proxy ?? '', /^127\.0\.0\.5:/);
+  t.is(seen.length, 0);
+});
 
 test('TLS: the header is read from the raw socket, then the handshake runs on it (same segment or not)', async (t) => {
   t.truthy(readFileSync(certs.cert));
