@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import test from 'ava';
 import { encodeProxyHeaderV1, encodeProxyHeaderV2, type ProxyHeader } from '../../src/net/proxy-header.js';
-import { addUser } from '../_helpers/accounts.js';
+import { addUser, runServerCommand } from '../_helpers/accounts.js';
 import { connectTlsThroughHeader } from '../_helpers/proxy-client.js';
 import { q, RawClient } from '../_helpers/raw-client.js';
 import { type RunningServer, startServer } from '../_helpers/server.js';
@@ -129,6 +129,16 @@ test.serial(
     t.notRegex(plain.output(), /died|ERROR|FATAL/);
   },
 );
+
+test('--proxy-protocol without --trusted-proxies does not start: one line, exit code 2', async (t) => {
+  const run = await runServerCommand(['--proxy-protocol', '--port', '0', '--metrics-port', 'off']);
+  t.is(run.code, 2);
+  t.is(
+    run.stderr,
+    'filehive-server: --proxy-protocol needs --trusted-proxies LIST (the addresses of the balancers that send the header)\n',
+  );
+  t.is(run.stdout, '');
+});
 
 // --- TLS: the header precedes the handshake; a ban lands on the client behind the balancer ----------
 
