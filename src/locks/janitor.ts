@@ -18,7 +18,10 @@ export interface JanitorOptions {
   readonly instance: string;
   readonly log: Logger;
   readonly onTakeover?: (reason: TakeoverReason, futureMs: number) => void;
-  /** An upload's lock was taken over without a record of its temp file: a sweep will find it. */
+  /**
+   * A holder died and may have left temp files that no record names (an upload's not recorded yet, or
+   * one whose upload was being refused BUSY when its process died): a sweep will find them.
+   */
   readonly onOrphanedTemp?: () => void;
 }
 
@@ -68,9 +71,10 @@ export class LockJanitor {
     }
     this.tracker.retain(locks);
     for (const id of locks) {
+      const asked = performance.now();
       const mtimeMs = await this.mtimeOf(id);
       if (mtimeMs === null) continue;
-      const verdict = this.tracker.observe(id, mtimeMs, performance.now(), Date.now());
+      const verdict = this.tracker.observe(id, mtimeMs, performance.now(), Date.now(), asked);
       if (verdict.stale) await this.takeOver(id, 'stale', mtimeMs, verdict.futureMs);
     }
     // A record without its lock outlived a crash between the removals: drop it on the second sighting.
@@ -87,6 +91,8 @@ export class LockJanitor {
 
   /** A worker of this instance died: its locks are freed now, not after the stale period. */
   async releaseDeadWorker(pid: number): Promise<void> {
+    // Whatever it held, it may have been between creating an upload's temp file and being refused.
+    this.options.onOrphanedTemp?.();
     const entries = await readdir(this.options.dir).catch(() => [] as string[]);
     for (const entry of entries) {
       if (!entry.endsWith(HOLDER_SUFFIX)) continue;
@@ -142,7 +148,9 @@ export class LockJanitor {
     const tempRecord = await readTempRecord(join(this.options.dir, id + TEMP_RECORD_SUFFIX));
     const temp = tempRecord?.temp ?? holder?.temp;
     if (temp !== undefined) await this.removeRecordedTemp(id, temp);
-    else if (!holder || holder.op === 'upload') this.options.onOrphanedTemp?.();
+    // A stale lock means a whole process died, and it may have left temp files without locks.
+    if (reason === 'stale' || (temp === undefined && (!holder || holder.op === 'upload')))
+      this.options.onOrphanedTemp?.();
     if (tempRecord)
       await rm(join(this.options.dir, id + TEMP_RECORD_SUFFIX), { force: true }).catch(() => undefined);
     // Remove the record only if it is still the dead holder's (a new holder may have written its own).

@@ -2,7 +2,7 @@
 // instance on the storage root. The only module that uses proper-lockfile (docs/LOCKS.md).
 import { mkdir, readFile, readlink, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { FilehiveError } from '../errors.js';
@@ -227,6 +227,23 @@ export class LockManager {
       () => true,
       () => false,
     );
+  }
+
+  /**
+   * For the temp-file sweep, about a temp file older than the stale period: false when the lock with
+   * this id is free, or held by a holder that cannot be writing `tempName` (a delete, move or folder
+   * command, or an upload that recorded another temp file). Such a file was left by an upload that
+   * died while another session held the name (a worker killed between creating its temp file and being
+   * refused BUSY). In doubt (no holder record, or an upload younger than its temp record) it is kept.
+   */
+  async mayUseTemp(id: string, tempName: string): Promise<boolean> {
+    if (!(await this.isHeld(id))) return false;
+    const base = join(this.options.dir, id);
+    const holder = await readHolder(base + HOLDER_SUFFIX);
+    if (!holder) return true;
+    if (holder.op !== 'upload') return false;
+    const recorded = (await readTempRecord(base + TEMP_RECORD_SUFFIX))?.temp ?? holder.temp;
+    return typeof recorded !== 'string' || basename(recorded) === tempName;
   }
 }
 

@@ -15,12 +15,19 @@ export class StaleTracker {
 
   constructor(private readonly staleMs: number) {}
 
-  /** Records one observation of lock `id` and says whether it has been unchanged for the stale period. */
-  observe(id: string, mtimeMs: number, nowMono: number, nowWall: number): Verdict {
+  /**
+   * Records one observation of lock `id` and says whether it has been unchanged for the stale period.
+   * `nowMono` is when the answer arrived; `askedMono` (default: the same) when the stat was sent. The
+   * stat may have been served anywhere in between (a busy event loop, thread pool or network filesystem
+   * can stretch that to seconds), so the unchanged time is counted the short way: from the arrival of
+   * the first answer with this mtime to the sending of the latest one. A slow stat can then delay a
+   * takeover, never cause a false one.
+   */
+  observe(id: string, mtimeMs: number, nowMono: number, nowWall: number, askedMono = nowMono): Verdict {
     const previous = this.seen.get(id);
     if (!previous || previous.mtimeMs !== mtimeMs) this.seen.set(id, { mtimeMs, sinceMono: nowMono });
     const since = this.seen.get(id)?.sinceMono ?? nowMono;
-    return { stale: nowMono - since >= this.staleMs, futureMs: Math.max(0, mtimeMs - nowWall) };
+    return { stale: askedMono - since >= this.staleMs, futureMs: Math.max(0, mtimeMs - nowWall) };
   }
 
   /** Forgets every lock not in `present` (released meanwhile). */

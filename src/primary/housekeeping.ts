@@ -88,7 +88,7 @@ export class Housekeeping {
       const { scanned, removed } = await sweepTempFiles({
         root: this.config.root,
         olderThanMs: this.config.lockStaleMs,
-        isHeld: (id) => this.locks.isHeld(id),
+        isHeld: (id, name) => this.locks.mayUseTemp(id, name),
       });
       if (removed.length > 0)
         this.log.info({ scanned, removed: removed.length }, 'removed orphaned upload temp files');

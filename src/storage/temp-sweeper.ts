@@ -10,8 +10,11 @@ export interface SweepOptions {
   readonly root: string;
   /** Only files older than this (by mtime) are candidates: the stale period. */
   readonly olderThanMs: number;
-  /** True while the lock with this id is held: its temp file belongs to a running upload. */
-  readonly isHeld: (lockId: string) => Promise<boolean>;
+  /**
+   * True while the temp file `name` may belong to a running upload: its lock (this id) is held, and
+   * not by a holder known to write another file (LockManager.mayUseTemp).
+   */
+  readonly isHeld: (lockId: string, name: string) => Promise<boolean>;
   readonly now?: number;
 }
 
@@ -39,7 +42,7 @@ export async function sweepTempFiles(options: SweepOptions): Promise<{ scanned: 
       scanned++;
       const stats = await lstat(path).catch(() => null);
       if (!stats || now - stats.mtimeMs < options.olderThanMs) continue;
-      if (await options.isHeld(lockId)) continue;
+      if (await options.isHeld(lockId, entry.name)) continue;
       await rm(path, { force: true }).catch(() => undefined);
       removed.push(path);
     }

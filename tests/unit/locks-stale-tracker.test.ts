@@ -158,3 +158,27 @@ test('property: stale iff the monotonic time since the last mtime change is at l
   );
   t.pass();
 });
+
+test('a slow stat never makes a live lock stale: the unchanged time runs from an answer to the next question', (t) => {
+  // The holder refreshes every STALE/2. The janitor asks, waits for the answer, asks again STALE/5
+  // later. A stat is served when asked, but its answer may arrive late (a busy event loop, thread pool
+  // or network filesystem): here every other answer takes `delay`. Counting from answer to answer
+  // would see one mtime last STALE/2 + delay.
+  const mtimeAt = (mono: number) => WALL + Math.floor(mono / (STALE / 2)) * (STALE / 2);
+  for (const delay of [0, 0.3 * STALE, 0.6 * STALE, 0.9 * STALE, 2 * STALE]) {
+    const tracker = new StaleTracker(STALE);
+    let asked = 0;
+    for (let i = 0; i < 200; i++) {
+      const arrived = asked + (i % 2 === 0 ? 0 : delay);
+      t.false(tracker.observe('a', mtimeAt(asked), arrived, WALL, asked).stale, `delay ${delay}, step ${i}`);
+      asked = arrived + STALE / 5;
+    }
+  }
+});
+
+test('a lock that stops changing is still taken over when the answers are slow, a stale period after the first one', (t) => {
+  const tracker = new StaleTracker(STALE);
+  t.false(tracker.observe('a', WALL, 500, WALL, 0).stale);
+  t.false(tracker.observe('a', WALL, STALE + 400, WALL, STALE + 499).stale);
+  t.true(tracker.observe('a', WALL, STALE + 600, WALL, STALE + 500).stale);
+});

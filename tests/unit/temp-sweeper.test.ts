@@ -196,3 +196,33 @@ test('with a real LockManager: a held upload’s temp file stays, a released one
   await handle.release();
   t.deepEqual((await sweep()).removed, [heldTemp]);
 });
+
+test('with a real LockManager: an old temp file of a name another command holds goes; the upload’s own stays', async (t) => {
+  const { root, put } = await setup(t);
+  const locks = await LockManager.open({
+    dir: join(root, '.filehive', 'locks'),
+    staleMs: 10_000,
+    waitMs: 0,
+    instance: 'sweep-test',
+  });
+  const dir = join(root, 'docs');
+  const old = Date.now() - 60_000;
+  const sweep = () =>
+    sweepTempFiles({ root, olderThanMs: 10_000, isHeld: (id, name) => locks.mayUseTemp(id, name) });
+  // A worker died between creating its temp file and being refused: the name's lock is someone else's.
+  const leftBesideDelete = await put(tempPathFor(dir, locks.idOf('docs/deleted.bin')), old);
+  const leftBesideUpload = await put(tempPathFor(dir, locks.idOf('docs/up.bin')), old);
+  const uploadOwn = await put(tempPathFor(dir, locks.idOf('docs/up.bin')), old);
+  const youngUploadOther = await put(tempPathFor(dir, locks.idOf('docs/young.bin')), old);
+  const deleting = await locks.acquire(['docs/deleted.bin'], 'delete');
+  const uploading = await locks.acquire(['docs/up.bin'], 'upload', uploadOwn);
+  // Recorded after 50 ms: until then nobody can tell whose the old file is, and it stays.
+  const young = await locks.acquire(['docs/young.bin'], 'upload', join(dir, 'not-yet-recorded.tmp'));
+  t.deepEqual((await sweep()).removed.sort(), [leftBesideDelete].sort());
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const second = (await sweep()).removed.sort();
+  t.deepEqual(second, [leftBesideUpload, youngUploadOther].sort(), 'another upload recorded its own temp');
+  t.true(await exists(uploadOwn), 'the running upload keeps its temp file');
+  for (const handle of [deleting, uploading, young]) await handle.release();
+  t.deepEqual((await sweep()).removed, [uploadOwn]);
+});
