@@ -6,9 +6,23 @@ export const RESERVED_PREFIX = '.filehive';
 const MAX_COMPONENT_BYTES = 255;
 const MAX_PATH_BYTES = 4096;
 
-/** Names the server keeps for itself (state folder, temp files), in any letter case. */
+/**
+ * What a network filesystem's client leaves for a file deleted or replaced while it is open, until it
+ * is closed: libfuse (sshfs) `.fuse_hidden` + 16 hex digits, Linux NFS `.nfs` + 24 hex digits. They
+ * hold an old version of some file, not a file of their own (docs/OPERATIONS.md#several-hosts).
+ */
+const PLACEHOLDER = /^\.(?:fuse_hidden[0-9a-f]{16}|nfs[0-9a-f]{24})$/i;
+
+export function isPlaceholderName(name: string): boolean {
+  return PLACEHOLDER.test(name);
+}
+
+/**
+ * Names the server keeps for itself (state folder, temp files), in any letter case, and network
+ * filesystem placeholders: clients neither see nor use them.
+ */
 export function isReservedName(name: string): boolean {
-  return name.slice(0, RESERVED_PREFIX.length).toLowerCase() === RESERVED_PREFIX;
+  return name.slice(0, RESERVED_PREFIX.length).toLowerCase() === RESERVED_PREFIX || isPlaceholderName(name);
 }
 
 /**
@@ -28,6 +42,8 @@ export function resolveVirtualPath(cwd: string, input: string): string {
       parts.pop();
       continue;
     }
+    if (isPlaceholderName(part))
+      throw new FilehiveError('BAD_PATH', 'the name of a network filesystem placeholder is reserved');
     if (isReservedName(part))
       throw new FilehiveError('BAD_PATH', `names starting with ${RESERVED_PREFIX} are reserved`);
     if (Buffer.byteLength(part) > MAX_COMPONENT_BYTES) throw new FilehiveError('BAD_PATH', 'name too long');

@@ -1,7 +1,12 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { FilehiveError } from '../../src/errors.js';
-import { isReservedName, isWithin, resolveVirtualPath } from '../../src/storage/virtual-path.js';
+import {
+  isPlaceholderName,
+  isReservedName,
+  isWithin,
+  resolveVirtualPath,
+} from '../../src/storage/virtual-path.js';
 
 const badPath = (cwd: string, input: string) => {
   const err = (() => {
@@ -76,4 +81,29 @@ test('helpers: reserved names, containment', (t) => {
   t.true(isWithin('/a', '/a'));
   t.false(isWithin('/a', '/ab'));
   t.true(isWithin('/', '/x'));
+});
+
+test('network filesystem placeholders (sshfs/FUSE, NFS) are reserved; names that merely look alike are not', (t) => {
+  for (const name of [
+    '.fuse_hidden0000012200000004',
+    '.FUSE_HIDDEN0000ABCD0000EF01',
+    '.nfs000000000012345600000001',
+  ]) {
+    t.true(isPlaceholderName(name), name);
+    t.true(isReservedName(name), name);
+    const err = t.throws(() => resolveVirtualPath('/', `d/${name}`));
+    t.is((err as { code?: string }).code, 'BAD_PATH');
+  }
+  for (const name of [
+    '.fuse_hidden',
+    '.fuse_hidden000001220000000',
+    '.fuse_hidden0000012200000004x',
+    '.nfs',
+    '.nfsconfig',
+    '.nfs00000000001234560000000',
+    'a.fuse_hidden0000012200000004',
+  ]) {
+    t.false(isReservedName(name), name);
+    t.is(resolveVirtualPath('/', name), `/${name}`);
+  }
 });
