@@ -1,0 +1,205 @@
+// Two instances on one storage root over a real network filesystem: one serves the local folder, the
+// other an sshfs mount of it through a loopback OpenSSH server, as a second host would. Sessions race
+// on both, a worker of each is SIGKILLed in the middle, and uploads on each side run longer than the
+// stale period while the other side's janitor watches their locks through the filesystem boundary.
+// Every invariant of docs/LOCKS.md must hold. FILEHIVE_SSHFS_OPTIONS (comma-separated) replaces the
+// mount options, to try others (docs/OPERATIONS.md says which matter).
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readHolder } from '../../src/locks/lock-manager.js';
+import { lockIdOf } from '../../src/locks/lock-names.js';
+import { findClusterTool, type ToolCommand, testWithClusterTools } from '../_helpers/cluster-tools.js';
+import {
+  assertExactTree,
+  assertStressReplies,
+  assertStressTree,
+  runStressClient,
+  type StressPlan,
+  StressTally,
+  writeFinalVersions,
+} from '../_helpers/lock-stress.js';
+import { childPids } from '../_helpers/processes.js';
+import { createRandom } from '../_helpers/random.js';
+import { q, RawClient, sha256 } from '../_helpers/raw-client.js';
+import { type RunningServer, startServer } from '../_helpers/server.js';
+import { fuseUnavailable, mountSshfs, SSHFS_OPTIONS, startSshd } from '../_helpers/sshfs.js';
+import { listTree } from '../_helpers/tree.js';
+import { waitFor } from '../_helpers/wait.js';
+
+const STALE_S = 3;
+const SLACK_MS = 3_000;
+const CLIENTS = 16;
+const OPS_PER_CLIENT = 40;
+const FOLDER = 'd';
+const PLAN: StressPlan = {
+  names: ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'].map((n) => `${FOLDER}/${n}`),
+  maxSize: 128 * 1024,
+};
+const ANNOUNCED = 2 << 20;
+const SENT = 256 << 10;
+const MOUNT_OPTIONS = process.env.FILEHIVE_SSHFS_OPTIONS?.split(',') ?? SSHFS_OPTIONS;
+
+const sshfsTest = testWithClusterTools(['sshd', 'sshfs'], { unavailable: fuseUnavailable() });
+
+interface LongUpload {
+  readonly name: string;
+  readonly server: RunningServer;
+  readonly data: Buffer;
+  readonly c: RawClient;
+  readonly worker: number;
+}
+
+/** An upload that sends its first bytes and then waits; the worker it runs on is read from its lock. */
+async function beginLongUpload(root: string, server: RunningServer, name: string): Promise<LongUpload> {
+  const c = await RawClient.connect(server.port);
+  const data = randomBytes(ANNOUNCED);
+  const go = await c.request(`UPLOAD ${q(name)} ${ANNOUNCED} checksum=sha256`);
+  if (go.status !== 'GO') throw new Error(`UPLOAD ${name}: ${go.line}`);
+  c.send(data.subarray(0, SENT));
+  const holder = await readHolder(join(root, '.filehive/locks', `${lockIdOf(name)}.holder`));
+  return { name, server, data, c, worker: holder?.pid ?? -1 };
+}
+
+async function downloadReply(port: number, name: string): Promise<string> {
+  const c = await RawClient.connect(port);
+  try {
+    const { data, reply } = await c.download(name);
+    return data ? `DATA ${sha256(data)}` : (reply.code ?? reply.line);
+  } finally {
+    c.close();
+  }
+}
+
+sshfsTest(
+  'an instance on the local root and one on an sshfs mount of it: lock stress, worker kills, long uploads across',
+  async (t, tools) => {
+    t.timeout(120_000);
+    // Stopped in this order whatever happens: instances, the mount, sshd, then the folder.
+    const stops: Array<() => Promise<unknown>> = [];
+    t.teardown(async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    });
+    const root = await mkdtemp(join(tmpdir(), 'filehive-shared-'));
+    stops.push(() => rm(root, { recursive: true, force: true }));
+    const sshd = await startSshd(tools.sshd as ToolCommand);
+    stops.push(() => sshd.stop());
+    const fusermount = findClusterTool('fusermount3');
+    const mount = await mountSshfs(tools.sshfs as ToolCommand, fusermount, sshd, root, MOUNT_OPTIONS);
+    stops.push(() => mount.stop());
+    t.log(`sshfs ${root} at ${mount.mountpoint} -o ${MOUNT_OPTIONS.join(',')}`);
+
+    // What uploads rely on: a rename over an existing file replaces it (OpenSSH's posix-rename).
+    await writeFile(join(mount.mountpoint, 'a'), 'new');
+    await writeFile(join(mount.mountpoint, 'b'), 'old');
+    await rename(join(mount.mountpoint, 'a'), join(mount.mountpoint, 'b'));
+    t.is(await readFile(join(root, 'b'), 'utf8'), 'new', 'rename over an existing file works on the mount');
+    await rm(join(mount.mountpoint, 'b'));
+
+    const args = ['--lock-stale', String(STALE_S), '--log-level', 'warn'];
+    const local = await startServer({ root, workers: 2, args });
+    stops.push(() => local.stop());
+    const remote = await startServer({ root: mount.mountpoint, workers: 2, args });
+    stops.push(() => remote.stop());
+    const servers = [local, remote];
+
+    const setup = await RawClient.connect(remote.port);
+    t.is((await setup.request(`MKDIR ${FOLDER}`)).status, 'OK');
+    t.is((await setup.request('MKDIR long')).status, 'OK');
+    for (const name of ['long/on-local', 'long/on-remote'])
+      t.is((await setup.upload(name, randomBytes(1000))).status, 'OK');
+    setup.close();
+    t.deepEqual(await readdir(join(root, FOLDER)), [], 'the folder made through the mount is in the root');
+
+    // One long upload on each side; each side must see the other's lock.
+    const longs = [
+      await beginLongUpload(root, local, 'long/on-local'),
+      await beginLongUpload(root, remote, 'long/on-remote'),
+    ];
+    const longStarted = Date.now();
+    t.is(await downloadReply(remote.port, 'long/on-local'), 'BUSY', 'the remote side sees the local lock');
+    t.is(await downloadReply(local.port, 'long/on-remote'), 'BUSY', 'the local side sees the remote lock');
+
+    // Chaos: a worker of each instance is killed in the middle (never the one running its long upload).
+    const victims: number[] = [];
+    const seed = createRandom().seed;
+    const tally = new StressTally();
+    const started = Date.now();
+    const total = CLIENTS * OPS_PER_CLIENT;
+    const chaos = (async () => {
+      for (const [i, server] of [remote, local].entries()) {
+        await waitFor(() => tally.ops >= ((i + 1) * total) / 3, 60_000, 20);
+        const long = longs.find((u) => u.server === server);
+        const victim = (await childPids(server.proc.pid as number)).find((pid) => pid !== long?.worker);
+        if (victim === undefined) throw new Error('no worker to kill');
+        process.kill(victim, 'SIGKILL');
+        victims.push(victim);
+      }
+    })();
+    await Promise.all([
+      chaos,
+      ...Array.from({ length: CLIENTS }, (_, i) => {
+        const port = (servers[i % 2] as RunningServer).port;
+        return runStressClient({
+          plan: PLAN,
+          connect: () => RawClient.connect(port),
+          random: createRandom(seed + i),
+          tally,
+          ops: OPS_PER_CLIENT,
+          maxLostInARow: 8,
+        });
+      }),
+    ]);
+    t.log(tally.summary(seed, Date.now() - started));
+    t.is(victims.length, 2, 'a worker of each instance was killed');
+
+    assertStressReplies(t, tally);
+    t.true(tally.lost.CONNECTION_LOST > 0, 'the kills cut sessions, whose commands were sent again');
+    for (const server of servers) {
+      t.regex(server.output(), /died/, 'the primary noticed its dead worker');
+      t.true(
+        await waitFor(async () => (await childPids(server.proc.pid as number)).length === 2),
+        'and replaced it',
+      );
+    }
+
+    // The long uploads outlived the stale period on both sides and finish untouched.
+    await sleep(Math.max(0, longStarted + 2 * STALE_S * 1000 - Date.now()));
+    for (const u of longs) {
+      t.false(u.c.isClosed, `${u.name}: its session is alive`);
+      u.c.send(u.data.subarray(SENT));
+      u.c.send(`CHECKSUM sha256:${sha256(u.data)}\n`);
+      const reply = await u.c.reply(30_000);
+      t.is(reply.status, 'OK', `${u.name} completes after ${Date.now() - longStarted} ms: ${reply.line}`);
+      u.c.close();
+    }
+
+    await assertStressTree(t, {
+      root,
+      folder: FOLDER,
+      plan: PLAN,
+      tally,
+      withinMs: 3 * STALE_S * 1000 + SLACK_MS,
+    });
+
+    // One last version of each name, written through the mount: the tree is exactly that, seen from
+    // both sides.
+    const final = await writeFinalVersions(() => RawClient.connect(remote.port), PLAN);
+    for (const u of longs) final.set(u.name, u.data);
+    await assertExactTree(t, root, final);
+    for (const server of servers) {
+      const c = await RawClient.connect(server.port);
+      const { entries } = await c.list(FOLDER);
+      c.close();
+      t.deepEqual(
+        entries.map((e) => e.fields.name ?? e.line).sort(),
+        PLAN.names.map((n) => n.slice(FOLDER.length + 1)).sort(),
+        'clients see exactly the names in play',
+      );
+    }
+    t.deepEqual(await listTree(mount.mountpoint), await listTree(root), 'both sides see one tree');
+    for (const server of servers) t.notRegex(server.output(), /ERROR|FATAL|LOCK_LOST/);
+  },
+);
