@@ -3,14 +3,17 @@
 // of a lock stress and of long uploads: the clients reconnect and retry through the survivor, the
 // survivor's janitor takes the dead instance's locks over after --lock-stale, the survivor's own
 // uploads run on untouched, and every invariant of docs/LOCKS.md holds afterwards.
+
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { readHolder } from '../../src/locks/lock-manager.js';
 import { lockIdOf } from '../../src/locks/lock-names.js';
 import { type ToolCommand, testWithClusterTools } from '../_helpers/cluster-tools.js';
-import { startHaproxy } from '../_helpers/haproxy.js';
+import { DEPLOY_HAPROXY_CFG, startHaproxy } from '../_helpers/haproxy.js';
 import {
   assertExactTree,
   assertStressReplies,
@@ -50,6 +53,23 @@ interface LongUpload {
 }
 
 const clusterTest = testWithClusterTools(['haproxy']);
+
+clusterTest('deploy/haproxy.cfg passes haproxy -c as shipped', async (t, tools) => {
+  const haproxy = tools.haproxy as ToolCommand;
+  // Only the account it drops to is swapped for one that exists here: -c resolves it.
+  const me = userInfo().username;
+  const text = (await readFile(DEPLOY_HAPROXY_CFG, 'utf8'))
+    .replace(/^(\s+)user haproxy$/m, `$1user ${me}`)
+    .replace(/^(\s+)group haproxy$/m, '$1group root');
+  const dir = await mkdtemp(join(tmpdir(), 'filehive-haproxy-check-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'haproxy.cfg'), text);
+  const { stdout, stderr } = await promisify(execFile)(haproxy.bin, ['-c', '-f', join(dir, 'haproxy.cfg')], {
+    env: haproxy.env,
+  });
+  t.regex(stdout + stderr, /Configuration file is valid/);
+  t.notRegex(stdout + stderr, /WARNING|ALERT/);
+});
 
 clusterTest(
   'an instance killed behind HAProxy: clients retry through the survivor, which takes over the dead locks',
