@@ -276,3 +276,34 @@ export function fuseUnavailable(): string | null {
   }
   return null;
 }
+
+/**
+ * Mounts a scratch folder once to see whether this machine allows FUSE mounts (a container may have
+ * /dev/fuse but not the right to mount): the reason when it does not, null when it does or when the
+ * failure is something else (which the test then reports as a failure, not a skip).
+ */
+export async function probeSshfsMount(
+  sshd: ToolCommand,
+  sshfs: ToolCommand,
+  fusermount: ToolCommand | undefined,
+): Promise<string | null> {
+  const early = fuseUnavailable();
+  if (early) return early;
+  let server: SshServer | undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'filehive-fuse-probe-'));
+  try {
+    server = await startSshd(sshd);
+    const mount = await mountSshfs(sshfs, fusermount, server, dir);
+    await mount.stop();
+    return null;
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/not permitted|permission denied|EPERM|EACCES|fusermount/i.test(message) && /sshfs/.test(message)) {
+      return `FUSE mounting is not permitted here (${message.replaceAll('\n', ' ')})`;
+    }
+    return null;
+  } finally {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

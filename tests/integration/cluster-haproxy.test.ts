@@ -30,7 +30,7 @@ import { sampleSum, scrape } from '../_helpers/scrape.js';
 import { startServer } from '../_helpers/server.js';
 import { waitFor } from '../_helpers/wait.js';
 
-const STALE_S = 2;
+const STALE_S = 3;
 /** Scheduling and polling slack on top of the stale period, for a noisy 2-core machine. */
 const SLACK_MS = 3_000;
 const CLIENTS = 16;
