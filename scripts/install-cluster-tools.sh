@@ -110,7 +110,7 @@ unpack() {
   done
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
-  echo "install-cluster-tools: unpacked$seen into $dest"
+  echo "install-cluster-tools: unpacked${seen% } into $dest"
 }
 
 unpack .cache/haproxy "usr/sbin/haproxy" haproxy
