@@ -259,6 +259,10 @@ prometheusTest(
       return response?.status === 200 && now.length === 2 && !now.includes(pids[0] as number);
     }, 20_000);
     t.true(replaced, 'a replacement worker is ready');
+    // Prometheus must see the replacement's counter near 0 before phase B: were the next scrape to
+    // find it already past the dead worker's last value, no reset could be seen (true of any counter
+    // whose series outlives its process).
+    await scrapedAfter(prom, Date.now());
 
     // Phase B: more traffic after the replacement is serving.
     const after = await runRounds(server.port, 4, 3);
