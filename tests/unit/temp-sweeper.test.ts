@@ -18,6 +18,7 @@ import { LockManager } from '../../src/locks/lock-manager.js';
 import { lockIdOf } from '../../src/locks/lock-names.js';
 import { lockIdOfTempName, tempPathFor } from '../../src/storage/temp-files.js';
 import { sweepTempFiles } from '../../src/storage/temp-sweeper.js';
+import { waitFor } from '../_helpers/wait.js';
 
 const NOW = Date.now();
 const OLDER_THAN = 60_000;
@@ -199,30 +200,41 @@ test('with a real LockManager: a held upload’s temp file stays, a released one
 
 test('with a real LockManager: an old temp file of a name another command holds goes; the upload’s own stays', async (t) => {
   const { root, put } = await setup(t);
-  const locks = await LockManager.open({
-    dir: join(root, '.filehive', 'locks'),
-    staleMs: 10_000,
-    waitMs: 0,
-    instance: 'sweep-test',
-  });
+  const lockDir = join(root, '.filehive', 'locks');
+  const locks = await LockManager.open({ dir: lockDir, staleMs: 10_000, waitMs: 0, instance: 'sweep-test' });
   const dir = join(root, 'docs');
   const old = Date.now() - 60_000;
-  const sweep = () =>
-    sweepTempFiles({ root, olderThanMs: 10_000, isHeld: (id, name) => locks.mayUseTemp(id, name) });
+  const sweep = async () =>
+    (
+      await sweepTempFiles({ root, olderThanMs: 10_000, isHeld: (id, name) => locks.mayUseTemp(id, name) })
+    ).removed.sort();
   // A worker died between creating its temp file and being refused: the name's lock is someone else's.
-  const leftBesideDelete = await put(tempPathFor(dir, locks.idOf('docs/deleted.bin')), old);
-  const leftBesideUpload = await put(tempPathFor(dir, locks.idOf('docs/up.bin')), old);
+  const besideDelete = await put(tempPathFor(dir, locks.idOf('docs/deleted.bin')), old);
+  const besideUpload = await put(tempPathFor(dir, locks.idOf('docs/up.bin')), old);
   const uploadOwn = await put(tempPathFor(dir, locks.idOf('docs/up.bin')), old);
-  const youngUploadOther = await put(tempPathFor(dir, locks.idOf('docs/young.bin')), old);
-  const deleting = await locks.acquire(['docs/deleted.bin'], 'delete');
-  const uploading = await locks.acquire(['docs/up.bin'], 'upload', uploadOwn);
-  // Recorded after 50 ms: until then nobody can tell whose the old file is, and it stays.
-  const young = await locks.acquire(['docs/young.bin'], 'upload', join(dir, 'not-yet-recorded.tmp'));
-  t.deepEqual((await sweep()).removed.sort(), [leftBesideDelete].sort());
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  const second = (await sweep()).removed.sort();
-  t.deepEqual(second, [leftBesideUpload, youngUploadOther].sort(), 'another upload recorded its own temp');
+  const besideUnrecorded = await put(tempPathFor(dir, locks.idOf('docs/young.bin')), old);
+  const held = [
+    await locks.acquire(['docs/deleted.bin'], 'delete'),
+    await locks.acquire(['docs/up.bin'], 'upload', uploadOwn),
+    await locks.acquire(['docs/young.bin'], 'upload', join(dir, 'not-recorded.tmp')),
+  ];
+  // Uploads record their temp file after 50 ms; until then nobody can tell whose an old file is. One
+  // record is removed to stand for that moment.
+  const record = (key: string) => join(lockDir, `${locks.idOf(key)}.temp`);
+  // Records are symbolic links whose target is the text: lstat, not stat.
+  const recorded = (key: string) =>
+    lstat(record(key)).then(
+      () => true,
+      () => false,
+    );
+  t.true(await waitFor(async () => (await recorded('docs/up.bin')) && recorded('docs/young.bin')));
+  await rm(record('docs/young.bin'));
+  t.deepEqual(await sweep(), [besideDelete, besideUpload].sort());
   t.true(await exists(uploadOwn), 'the running upload keeps its temp file');
-  for (const handle of [deleting, uploading, young]) await handle.release();
-  t.deepEqual((await sweep()).removed, [uploadOwn]);
+  t.true(
+    await exists(besideUnrecorded),
+    'beside an upload that has not recorded its temp file, a file stays',
+  );
+  for (const handle of held) await handle.release();
+  t.deepEqual(await sweep(), [uploadOwn, besideUnrecorded].sort());
 });
