@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readHolder } from '../../src/locks/lock-manager.js';
 import { lockIdOf } from '../../src/locks/lock-names.js';
+import { runCli } from '../_helpers/cli.js';
 import { type ToolCommand, testWithClusterTools } from '../_helpers/cluster-tools.js';
 import { DEPLOY_HAPROXY_CFG, startHaproxy } from '../_helpers/haproxy.js';
 import {
@@ -265,6 +266,15 @@ clusterTest(
       }),
     );
     t.deepEqual(served, Array(10).fill(true), 'every new session during the drain is served');
+    // And the real CLI, as a user would run it against the balancer.
+    const local = await mkdtemp(join(tmpdir(), 'filehive-cli-'));
+    t.teardown(() => rm(local, { recursive: true, force: true }));
+    const cliData = randomBytes(50_000);
+    await writeFile(join(local, 'by-cli.bin'), cliData);
+    const cli = await runCli(['--retry', '3', '-c', 'UPLOAD by-cli.bin', '127.0.0.1', String(haproxy.port)], {
+      cwd: local,
+    });
+    t.is(cli.code, 0, `the CLI uploads through HAProxy during the drain: ${cli.stderr}`);
 
     // The drained instance's uploads finish within the grace period; then it exits cleanly.
     for (const u of uploads) {
@@ -283,13 +293,14 @@ clusterTest(
       'HAProxy puts it back once it greets',
     );
     const files = new Map<string, Buffer>(uploads.map((u) => [u.name, u.v2]));
+    files.set('by-cli.bin', cliData);
     const c = await viaHaproxy();
     for (let i = 0; i < 10; i++) {
       const { data } = await c.download(`new${i}`);
       if (data) files.set(`new${i}`, data);
     }
     c.close();
-    t.is(files.size, 14, 'everything written during the drain is there');
+    t.is(files.size, 15, 'everything written during the drain is there');
     await assertExactTree(t, root, files);
   },
 );
