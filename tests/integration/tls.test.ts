@@ -105,6 +105,27 @@ test('CLI: --ca FILE round trip (and --ca implies --tls)', async (t) => {
   t.regex(run.stdout, /downloaded cli\.bin/);
   t.true((await readFile(join(server.root, 'tls', 'cli.bin'))).equals(data));
   t.true((await readFile(join(dir, 'down', 'cli.bin'))).equals(data));
+  // Extra connections (--parallel) and reconnects use the same TLS settings.
+  const names = ['p1.bin', 'p2.bin', 'p3.bin'];
+  for (const name of names) await writeFile(join(dir, name), randomBytes(200_000));
+  const parallel = await runCli(
+    [
+      '--ca',
+      certs.caCert,
+      '--parallel',
+      '3',
+      '-c',
+      'CD tls; UPLOAD p*.bin',
+      server.host,
+      String(server.port),
+    ],
+    { cwd: dir },
+  );
+  t.is(parallel.stderr, '');
+  t.is(parallel.code, 0);
+  for (const name of names) {
+    t.true((await readFile(join(server.root, 'tls', name))).equals(await readFile(join(dir, name))), name);
+  }
   const explicit = await runCli([
     '--tls',
     '--ca',
