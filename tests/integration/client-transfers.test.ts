@@ -69,7 +69,8 @@ test('upload stops at an early ERR from the server', async (t) => {
 test('a file that shrinks while uploading is LOCAL_ERROR and ends the session', async (t) => {
   await withClient(t, async ({ client, dir }) => {
     const path = join(dir, 'shrinks.bin');
-    await writeFile(path, randomBytes(3 * 1024 * 1024));
+    // Several chunks past the cut: the client reads one chunk ahead, and the truncation is not awaited.
+    await writeFile(path, randomBytes(12 * 1024 * 1024));
     let truncated = false;
     const onProgress = () => {
       if (!truncated) void truncate(path, 1024 * 1024);
