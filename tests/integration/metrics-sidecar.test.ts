@@ -45,8 +45,11 @@ test('byte counters follow the bytes moved, per worker slot, and survive a worke
   t.true(
     await waitFor(async () => {
       const text = await fetch(`${url}/metrics`).then((r) => (r.ok ? r.text() : ''));
+      // The replacement's series appear once it has answered an aggregation, shortly after ready.
       return (
-        sample(text, 'filehive_workers_ready').sum === 2 && /filehive_worker_restarts_total 1/.test(text)
+        sample(text, 'filehive_workers_ready').sum === 2 &&
+        /filehive_worker_restarts_total 1/.test(text) &&
+        sample(text, 'filehive_upload_bytes_total').workers.length === 2
       );
     }),
   );
