@@ -28,6 +28,10 @@ export class StressTally {
   readonly unexpected: string[] = [];
   /** sha256 of every content whose CHECKSUM line was sent: the server may have renamed it in. */
   readonly announced = new Set<string>();
+  /** Every announced content by its sha256, to say what a foreign download is made of. */
+  readonly versions = new Map<string, Buffer>();
+  /** What each foreign download looked like (describeForeign). */
+  readonly foreign: string[] = [];
   /** sha256 of every content whose upload got OK. */
   readonly stored = new Set<string>();
   /** sha256 of every complete download. */
@@ -93,13 +97,55 @@ async function upload(c: RawClient, name: string, size: number, tally: StressTal
   if (go.status !== 'GO') return go;
   c.send(data);
   tally.announced.add(digest);
+  tally.versions.set(digest, data);
   c.send(`CHECKSUM sha256:${digest}\n`);
   const reply = await c.reply(30_000);
   if (reply.status === 'OK') tally.stored.add(digest);
   return reply;
 }
 
-async function download(c: RawClient, name: string, tally: StressTally): Promise<RawReply> {
+/** Common leading bytes of a and b from `from` on. */
+function commonRun(a: Buffer, b: Buffer, from: number): number {
+  let i = from;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i - from;
+}
+
+/**
+ * What bytes that match no announced version are made of: runs of known versions at the same offsets
+ * (a torn read), zeros (a hole), or neither.
+ */
+export function describeForeign(data: Buffer, versions: ReadonlyMap<string, Buffer>): string {
+  const parts: string[] = [];
+  let at = 0;
+  while (at < data.length && parts.length < 12) {
+    let best = 0;
+    let which = '';
+    for (const [digest, v] of versions) {
+      const run = commonRun(data, v, at);
+      if (run > best) {
+        best = run;
+        which = `${digest.slice(0, 8)}(size ${v.length})`;
+      }
+    }
+    let zeros = 0;
+    while (at + zeros < data.length && data[at + zeros] === 0) zeros++;
+    if (best <= 1 && zeros <= 1) {
+      parts.push(`[${at}..) unknown`);
+      break;
+    }
+    if (zeros > best) {
+      parts.push(`[${at}..${at + zeros}) zeros`);
+      at += zeros;
+    } else {
+      parts.push(`[${at}..${at + best}) ${which}`);
+      at += best;
+    }
+  }
+  return `size ${data.length}: ${parts.join(' ')}`;
+}
+
+async function download(c: RawClient, name: string, tally: StressTally, label: string): Promise<RawReply> {
   const head = await c.request(`DOWNLOAD ${q(name)} checksum=sha256`);
   if (head.status !== 'DATA') return head;
   const data = await c.bytes(Number(head.fields.size));
@@ -107,19 +153,21 @@ async function download(c: RawClient, name: string, tally: StressTally): Promise
   const digest = sha256(data);
   if (end.status === 'OK') {
     tally.downloaded.push(digest);
+    if (!tally.announced.has(digest))
+      tally.foreign.push(`DOWNLOAD ${name}${label}: ${describeForeign(data, tally.versions)}`);
     if (end.fields.checksum !== `sha256:${digest}`)
       tally.unexpected.push(`DOWNLOAD ${name} sent other bytes: ${end.line}`);
   }
   return end;
 }
 
-async function runOp(c: RawClient, op: Op, tally: StressTally): Promise<void> {
+async function runOp(c: RawClient, op: Op, tally: StressTally, label: string): Promise<void> {
   switch (op.verb) {
     case 'UPLOAD':
       tally.record('UPLOAD', `UPLOAD ${op.name}`, await upload(c, op.name, op.size, tally));
       return;
     case 'DOWNLOAD':
-      tally.record('DOWNLOAD', `DOWNLOAD ${op.name}`, await download(c, op.name, tally));
+      tally.record('DOWNLOAD', `DOWNLOAD ${op.name}`, await download(c, op.name, tally, label));
       return;
     case 'DELETE':
       tally.record('DELETE', `DELETE ${op.name}`, await c.request(`DELETE ${q(op.name)}`));
@@ -168,6 +216,8 @@ export interface StressClientOptions {
    * whose session was lost is sent again on a new session, after a pause that grows with each loss.
    */
   readonly maxLostInARow?: number;
+  /** Names the path the client takes (e.g. an instance), in what a failed check reports. */
+  readonly label?: string;
 }
 
 /**
@@ -205,7 +255,7 @@ export async function runStressClient(options: StressClientOptions): Promise<voi
           return;
         }
         try {
-          await runOp(c, op, tally);
+          await runOp(c, op, tally, options.label ? ` via ${options.label}` : '');
           lostInARow = 0;
           break;
         } catch (err) {
@@ -227,8 +277,7 @@ export async function runStressClient(options: StressClientOptions): Promise<voi
 /** Every refusal a race explains, every download an announced version, every verb succeeded sometimes. */
 export function assertStressReplies(t: ExecutionContext, tally: StressTally): void {
   t.deepEqual(tally.unexpected, [], `every refusal is ${[...RACE_CODES].join(', ')}`);
-  const foreign = tally.downloaded.filter((digest) => !tally.announced.has(digest));
-  t.deepEqual(foreign, [], 'every download is one complete uploaded version');
+  t.deepEqual(tally.foreign, [], 'every download is one complete uploaded version');
   for (const verb of Object.keys(tally.ok) as Verb[]) t.true(tally.ok[verb] > 0, `some ${verb} succeeded`);
   t.is(tally.gaveUp, 0, 'every client finished its work');
 }
