@@ -4,6 +4,7 @@ import { FilehiveError, fromErrno } from '../../errors.js';
 import type { Transfer } from '../../metrics/transfers.js';
 import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
 import { encodeReply, type ResumePoint } from '../../protocol/messages.js';
+import { readAt, readFirstChunk } from '../../storage/sized-read.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import { waitForDrain } from '../drain.js';
@@ -58,6 +59,32 @@ function closeQuietly(file: FileHandle): Promise<void> {
   return file.close().catch(() => undefined);
 }
 
+/** How often the open is tried when fstat's size is not the opened file's (a replacement raced it). */
+const OPEN_ATTEMPTS = 3;
+
+/**
+ * Opens the file and reads its first chunk before anything is sent, so the size in DATA is proven to be
+ * the opened file's (storage/sized-read.ts): when it is not, a replacement raced the open and the name
+ * is opened again.
+ */
+async function openConfirmed(session: Session, virtual: string, offset: number) {
+  for (let attempt = 1; ; attempt++) {
+    const { file, size } = await openForDownload(session, virtual);
+    const first =
+      offset > size
+        ? null
+        : await readFirstChunk(file, size, offset, CHUNK).catch(async (err: unknown) => {
+            await closeQuietly(file);
+            throw fromErrno(err);
+          });
+    // An offset past the end is for checkResumePoint to refuse.
+    if (first !== null || offset > size) return { file, size, first: first ?? Buffer.alloc(0) };
+    await closeQuietly(file);
+    session.log.info({ path: virtual, size, attempt }, 'size changed while opening for download');
+    if (attempt === OPEN_ATTEMPTS) throw new FilehiveError('BUSY', `${virtual} is being replaced, try again`);
+  }
+}
+
 /**
  * Sends the file it opens, start to end: an upload that replaces the name meanwhile renames a new file
  * over it, and this descriptor keeps reading the complete old one (PROTOCOL.md#download).
@@ -67,36 +94,36 @@ export async function download(
   request: { path: string; checksum: 'xxh3-64' | 'sha256'; resume?: ResumePoint },
 ) {
   const virtual = resolveVirtualPath(session.cwd, request.path);
-  const { file, size } = await openForDownload(session, virtual);
+  // PROTOCOL.md#resume: the client has the first `offset` bytes; they count in the final checksum.
+  const offset = request.resume?.offset ?? 0;
+  const { file, size, first } = await openConfirmed(session, virtual, offset);
   let transfer: Transfer | undefined;
   try {
     const hash = createChecksum(request.checksum);
-    // PROTOCOL.md#resume: the client has the first `offset` bytes; they count in the final checksum.
-    const offset = request.resume?.offset ?? 0;
     if (request.resume) await checkResumePoint(file, size, request.resume, hash, 'the file on the server');
     const socket = session.socket;
     session.send(
       encodeReply('DATA', { size, ...(request.resume ? { offset } : {}), checksum: request.checksum }),
     );
     transfer = session.ctx.transfers.begin('download', virtual, size - offset);
+    let chunk = first;
     let position = offset;
-    while (position < size) {
+    for (;;) {
+      hash.update(chunk);
+      if (socket.destroyed) throw new ConnectionLost('connection closed');
+      if (chunk.length > 0) socket.write(chunk);
+      transfer.progress(chunk.length);
+      position += chunk.length;
+      if (position >= size) break;
+      if (socket.writableLength >= WINDOW) await waitForDrain(session);
       // A fresh buffer per read: the socket keeps a reference until the bytes are on the wire.
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, size - position));
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) {
+      chunk = await readAt(file, position, Math.min(CHUNK, size - position));
+      if (chunk.length === 0) {
         // The file shrank under us (changed by something other than filehive): the frame cannot be kept.
         session.log.warn({ path: virtual }, 'file shrank during download, closing the session');
         socket.destroy();
         throw new ConnectionLost('file shrank');
       }
-      const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-      hash.update(chunk);
-      if (socket.destroyed) throw new ConnectionLost('connection closed');
-      socket.write(chunk);
-      transfer.progress(bytesRead);
-      position += bytesRead;
-      if (socket.writableLength >= WINDOW) await waitForDrain(session);
     }
     session.send(
       encodeReply('OK', {
