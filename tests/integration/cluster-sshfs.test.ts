@@ -44,19 +44,11 @@ const MOUNT_OPTIONS = process.env.FILEHIVE_SSHFS_OPTIONS?.split(',') ?? SSHFS_OP
 
 const sshdTool = findClusterTool('sshd');
 const sshfsTool = findClusterTool('sshfs');
-// Opt-in for now: in about one full run in three, a download through this pair returned bytes that
-// match no uploaded version (with a correct checksum of what was read). Until that is explained it
-// runs only with FILEHIVE_TEST_SSHFS=1 (docs/OPERATIONS.md#sshfs).
-const OPT_IN =
-  process.env.FILEHIVE_TEST_SSHFS === '1'
-    ? null
-    : 'opt-in with FILEHIVE_TEST_SSHFS=1: an intermittent download matching no uploaded version is open';
 // Whether this machine allows FUSE mounts at all is known only by trying one.
 const unavailable =
-  OPT_IN ??
-  (sshdTool && sshfsTool
+  sshdTool && sshfsTool
     ? await probeSshfsMount(sshdTool, sshfsTool, findClusterTool('fusermount3'))
-    : fuseUnavailable());
+    : fuseUnavailable();
 const sshfsTest = testWithClusterTools(['sshd', 'sshfs'], { unavailable });
 
 interface LongUpload {
@@ -158,6 +150,7 @@ sshfsTest(
       ...Array.from({ length: CLIENTS }, (_, i) => {
         const port = (servers[i % 2] as RunningServer).port;
         return runStressClient({
+          label: i % 2 === 0 ? 'the local instance' : 'the sshfs instance',
           plan: PLAN,
           connect: () => RawClient.connect(port),
           random: createRandom(seed + i),
