@@ -16,11 +16,11 @@ import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import { checkResumePoint } from '../resume-point.js';
 import type { Session } from '../session.js';
-import { checkFileSize, checkFreeSpace, diskFullError, freeBytes } from '../upload-limits.js';
+import { checkFileSize, checkFreeSpace, freeBytes } from '../upload-limits.js';
 import {
   bodyLength,
-  readClientChecksum,
-  receiveBody,
+  checkClientChecksum,
+  receiveAndClose,
   skipRefusedBody,
   type UploadRequest,
 } from './upload.js';
@@ -171,28 +171,22 @@ export async function uploadResumable(session: Session, request: ResumableReques
   let outcome = 'INTERNAL';
   try {
     if (!request.immediate) session.send(encodeReply('GO', { size: request.size, offset }));
-    try {
-      serverHex = await receiveBody(session, file, request, lock.signal, transfer, prepared.hash);
-      if (config.fsync) await file.sync();
-      await file.close();
-      file = null;
-    } catch (err) {
-      session.desynced = true;
-      if (!(err instanceof ConnectionLost) && fromErrno(err).code === 'NO_SPACE') {
-        metrics.refused('disk_full');
-        throw diskFullError(err);
-      }
-      throw err;
-    }
-    const clientHex = await readClientChecksum(session, request.checksum).catch((err: unknown) => {
-      // A cut connection may come back for the CHECKSUM line; a wrong line cannot be resumed.
-      if (fromErrno(err).code === 'BAD_REQUEST') keep = false;
+    serverHex = await receiveAndClose(
+      session,
+      file,
+      request,
+      lock.signal,
+      transfer,
+      config.fsync,
+      prepared.hash,
+    );
+    file = null;
+    await checkClientChecksum(session, request.checksum, serverHex).catch((err: unknown) => {
+      // A cut connection may come back for the CHECKSUM line; a wrong line or digest cannot be resumed.
+      const code = fromErrno(err).code;
+      if (code === 'BAD_REQUEST' || code === 'CHECKSUM_MISMATCH') keep = false;
       throw err;
     });
-    if (clientHex !== serverHex) {
-      keep = false;
-      throw new FilehiveError('CHECKSUM_MISMATCH', 'checksum mismatch, the upload was discarded');
-    }
     lock.signal.throwIfAborted();
     await moveIntoPlace(partialPath, target, tempPath, config.fsync);
     stored = true;

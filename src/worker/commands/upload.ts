@@ -88,6 +88,50 @@ export async function receiveBody(
   return hash.digest();
 }
 
+/**
+ * Receives the body into `file` (receiveBody) and closes it, synced first with --fsync: the server's
+ * digest. On any failure the session is desynced (body bytes or the CHECKSUM line may still be on the
+ * way, so it can only close after the reply), and a full disk is NO_SPACE; the caller closes `file`.
+ */
+export async function receiveAndClose(
+  session: Session,
+  file: FileHandle,
+  request: UploadRequest,
+  signal: AbortSignal,
+  transfer: Transfer,
+  fsync: boolean,
+  hash?: Checksum,
+): Promise<string> {
+  try {
+    const hex = await receiveBody(session, file, request, signal, transfer, hash);
+    if (fsync) await file.sync();
+    await file.close();
+    return hex;
+  } catch (err) {
+    session.desynced = true;
+    if (!(err instanceof ConnectionLost) && fromErrno(err).code === 'NO_SPACE') {
+      metrics.refused('disk_full');
+      throw diskFullError(err);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Reads the client's CHECKSUM line and compares it with the server's digest: BAD_REQUEST for another
+ * line, CHECKSUM_MISMATCH for another digest.
+ */
+export async function checkClientChecksum(
+  session: Session,
+  algorithm: ChecksumAlgorithm,
+  serverHex: string,
+): Promise<void> {
+  const clientHex = await readClientChecksum(session, algorithm);
+  if (clientHex !== serverHex) {
+    throw new FilehiveError('CHECKSUM_MISMATCH', 'checksum mismatch, the upload was discarded');
+  }
+}
+
 /** Reads the CHECKSUM line that must follow the body (PROTOCOL.md#upload). */
 export async function readClientChecksum(session: Session, algorithm: ChecksumAlgorithm): Promise<string> {
   const line = await session.input.line(MAX_LINE_BYTES);
@@ -184,25 +228,10 @@ export async function upload(session: Session, request: UploadRequest): Promise<
   let outcome = 'INTERNAL';
   try {
     if (!request.immediate) session.send(encodeReply('GO', { size: request.size }));
-    try {
-      serverHex = await receiveBody(session, file, request, lock.signal, transfer);
-      bodyDone = true;
-      if (config.fsync) await file.sync();
-      await file.close();
-      file = null;
-    } catch (err) {
-      // Body bytes or the CHECKSUM line may still be on the way: the session can only close after the reply.
-      session.desynced = true;
-      if (!(err instanceof ConnectionLost) && fromErrno(err).code === 'NO_SPACE') {
-        metrics.refused('disk_full');
-        throw diskFullError(err);
-      }
-      throw err;
-    }
-    const clientHex = await readClientChecksum(session, request.checksum);
-    if (clientHex !== serverHex) {
-      throw new FilehiveError('CHECKSUM_MISMATCH', 'checksum mismatch, the upload was discarded');
-    }
+    serverHex = await receiveAndClose(session, file, request, lock.signal, transfer, config.fsync);
+    file = null;
+    bodyDone = true;
+    await checkClientChecksum(session, request.checksum, serverHex);
     lock.signal.throwIfAborted();
     await rename(tempPath, target.path).catch((err: unknown) => {
       throw fromErrno(err);
