@@ -15,9 +15,9 @@ import {
   type Reply,
 } from '../protocol/index.js';
 import type { Connection } from './connection.js';
-import { FilehiveClientError, localError, protocolError, toClientError } from './errors.js';
+import { FilehiveClientError, localError, protocolError } from './errors.js';
 import { createDeferred, createFinalReader } from './replies.js';
-import { createUploadReader, sendBytes, type UploadRequest, type UploadResult } from './upload.js';
+import { sendUpload, type UploadRequest, type UploadResult } from './upload.js';
 
 const CHUNK_BYTES = 1024 * 1024;
 const PARTIAL_SUFFIX = '.filehive-partial';
@@ -113,39 +113,17 @@ export async function runResumableUpload(
   const offset = await queryPartial(connection, remoteName, size);
   const hash = createChecksum(algorithm);
   const sha256 = await hashLocalPrefix(file, offset, hash, request.localPath);
-  const go = createDeferred<Reply>();
-  const final = createDeferred<Reply>();
-  const reader = createUploadReader(go, final);
   const resume = offset > 0 ? { offset, sha256 } : { offset: 0 };
-  connection.request(
-    encodeRequest({ verb: 'UPLOAD', path: remoteName, size, checksum: algorithm, resume }),
-    reader,
-    {
-      holdWrites: true,
+  const line = encodeRequest({ verb: 'UPLOAD', path: remoteName, size, checksum: algorithm, resume });
+  const hex = await sendUpload(connection, line, file, request, size, {
+    offset,
+    hash,
+    checkGo(go) {
+      if (parseSize(go.fields.get('offset') ?? '') !== offset) {
+        throw protocolError(`GO for a resumed upload must say offset=${offset}`);
+      }
     },
-  );
-  let goReply: Reply;
-  try {
-    goReply = await go.promise;
-  } finally {
-    // After an ERR instead of GO (RESUME_MISMATCH among others) no bytes follow and the session goes on.
-    if (reader.done) connection.releaseWrites();
-  }
-  let hex: string;
-  try {
-    if (parseSize(goReply.fields.get('offset') ?? '') !== offset) {
-      throw protocolError(`GO for a resumed upload must say offset=${offset}`);
-    }
-    hex = await sendBytes(connection, file, reader, final, request, size, offset, hash);
-  } catch (err) {
-    // Mid-stream the server is counting bytes; whatever went wrong, the session cannot go on.
-    const clientError = toClientError(err);
-    connection.destroy(clientError);
-    throw clientError;
-  }
-  connection.write(encodeRequest({ verb: 'CHECKSUM', algorithm, hex }));
-  connection.releaseWrites();
-  await final.promise;
+  });
   return {
     name: remoteName,
     bytes: size,

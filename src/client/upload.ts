@@ -51,7 +51,7 @@ export interface UploadResult {
 }
 
 /** Reads `GO` (or an ERR instead), then the final OK/ERR, which may come before all bytes are sent. */
-export function createUploadReader(go: Deferred<Reply>, final: Deferred<Reply>) {
+function createUploadReader(go: Deferred<Reply>, final: Deferred<Reply>) {
   let phase: 'go' | 'final' | 'done' = 'go';
   return {
     get done() {
@@ -97,30 +97,8 @@ export async function runUpload(connection: Connection, request: UploadRequest):
       return await uploadImmediately(connection, file, request, size);
     }
     const started = performance.now();
-    const go = createDeferred<Reply>();
-    const final = createDeferred<Reply>();
-    const reader = createUploadReader(go, final);
     const line = encodeRequest({ verb: 'UPLOAD', path: remoteName, size, checksum: algorithm });
-    connection.request(line, reader, { holdWrites: true });
-    try {
-      await go.promise;
-    } finally {
-      // After an ERR instead of GO no bytes follow and the session goes on.
-      if (reader.done) connection.releaseWrites();
-    }
-
-    let hex: string;
-    try {
-      hex = await sendBytes(connection, file, reader, final, request, size);
-    } catch (err) {
-      // Mid-stream the server is counting bytes; whatever went wrong, the session cannot go on.
-      const clientError = toClientError(err);
-      connection.destroy(clientError);
-      throw clientError;
-    }
-    connection.write(encodeRequest({ verb: 'CHECKSUM', algorithm, hex }));
-    connection.releaseWrites();
-    await final.promise;
+    const hex = await sendUpload(connection, line, file, request, size);
     return {
       name: remoteName,
       bytes: size,
@@ -133,11 +111,51 @@ export async function runUpload(connection: Connection, request: UploadRequest):
 }
 
 /**
+ * Sends an UPLOAD request line, waits for GO, streams the bytes (from `resumed.offset`, hashed into
+ * `resumed.hash`, which holds the bytes before it), sends CHECKSUM and waits for the final OK; returns
+ * the hex digest of the whole file. `resumed.checkGo` may refuse a GO that does not fit the request.
+ */
+export async function sendUpload(
+  connection: Connection,
+  line: string,
+  file: FileHandle,
+  request: UploadRequest,
+  size: number,
+  resumed?: { offset: number; hash: Checksum; checkGo: (go: Reply) => void },
+): Promise<string> {
+  const go = createDeferred<Reply>();
+  const final = createDeferred<Reply>();
+  const reader = createUploadReader(go, final);
+  connection.request(line, reader, { holdWrites: true });
+  let goReply: Reply;
+  try {
+    goReply = await go.promise;
+  } finally {
+    // After an ERR instead of GO no bytes follow and the session goes on.
+    if (reader.done) connection.releaseWrites();
+  }
+  let hex: string;
+  try {
+    resumed?.checkGo(goReply);
+    hex = await sendBytes(connection, file, reader, final, request, size, resumed?.offset, resumed?.hash);
+  } catch (err) {
+    // Mid-stream the server is counting bytes; whatever went wrong, the session cannot go on.
+    const clientError = toClientError(err);
+    connection.destroy(clientError);
+    throw clientError;
+  }
+  connection.write(encodeRequest({ verb: 'CHECKSUM', algorithm: request.checksum, hex }));
+  connection.releaseWrites();
+  await final.promise;
+  return hex;
+}
+
+/**
  * Streams the file's bytes from `offset` to `size` after GO, hashing each chunk into `hash` (which
  * holds the first `offset` bytes already); returns the hex digest of the whole file. Stops early
  * when the final reply arrives before the bytes are all sent (the server aborted).
  */
-export async function sendBytes(
+async function sendBytes(
   connection: Connection,
   file: FileHandle,
   reader: { readonly done: boolean },
