@@ -61,74 +61,25 @@ export async function createTestCertificates(options: CertificateOptions = {}): 
     path('ca.ext'),
     ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign', ''].join('\n'),
   );
-  // The CA: a CSR signed by its own key, so its extensions come from ca.ext.
-  await openssl(
-    ['req', '-new', ...NEW_KEY, '-keyout', 'ca.key', '-out', 'ca.csr', '-subj', '/CN=filehive test CA'],
-    dir,
-  );
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'ca.csr',
-      '-signkey',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-days',
-      '2',
-      '-extfile',
-      'ca.ext',
-    ],
-    dir,
-  );
-  await openssl(
-    ['req', '-new', ...NEW_KEY, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=filehive test'],
-    dir,
-  );
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      '2',
-      '-out',
-      'server.pem',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-    ],
-    dir,
-  );
-  await openssl(
-    ['req', '-new', ...NEW_KEY, '-keyout', 'self.key', '-out', 'self.csr', '-subj', '/CN=filehive self'],
-    dir,
-  );
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'self.csr',
-      '-signkey',
-      'self.key',
-      '-out',
-      'self.pem',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-    ],
-    dir,
-  );
+  // Each certificate: a new key and CSR, then the CSR signed by its own key (the CA, the self-signed
+  // one) or by the CA, with its extensions from a file.
+  const issue = async (name: string, cn: string, signer: 'self' | 'ca', ext: string) => {
+    await openssl(
+      ['req', '-new', ...NEW_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', cn],
+      dir,
+    );
+    const by =
+      signer === 'self'
+        ? ['-signkey', `${name}.key`]
+        : ['-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '2'];
+    await openssl(
+      ['x509', '-req', '-in', `${name}.csr`, ...by, '-out', `${name}.pem`, '-days', '2', '-extfile', ext],
+      dir,
+    );
+  };
+  await issue('ca', '/CN=filehive test CA', 'self', 'ca.ext');
+  await issue('server', '/CN=filehive test', 'ca', 'server.ext');
+  await issue('self', '/CN=filehive self', 'self', 'server.ext');
   await openssl(
     ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', 'other.key'],
     dir,
