@@ -2,13 +2,12 @@
 // backend as written, with a global section of the test's own (foreground, no chroot or user switch,
 // an admin socket in a temporary folder), a loopback port, the test's instances as servers and faster
 // health checks.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ToolCommand } from './cluster-tools.js';
-import { waitFor } from './wait.js';
+import { startDaemon } from './daemon.js';
 
 export const DEPLOY_HAPROXY_CFG = resolve(import.meta.dirname, '../../deploy/haproxy.cfg');
 
@@ -94,18 +93,6 @@ export interface RunningHaproxy {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolveListen);
-  });
-  const address = server.address();
-  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 function askSocket(path: string, command: string): Promise<string> {
   return new Promise((resolveAnswer, reject) => {
     const socket = connect(path);
@@ -120,19 +107,6 @@ function askSocket(path: string, command: string): Promise<string> {
   });
 }
 
-function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolveStop) => {
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-    proc.once('exit', () => {
-      clearTimeout(killer);
-      resolveStop();
-    });
-    // SIGUSR1 would wait for the sessions (soft stop); the tests want it gone.
-    proc.kill('SIGTERM');
-  });
-}
-
 /** Starts HAProxy on a free loopback port; resolves once every backend is UP. */
 export async function startHaproxy(
   tool: ToolCommand,
@@ -142,71 +116,51 @@ export async function startHaproxy(
   const dir = await mkdtemp(join(tmpdir(), 'filehive-haproxy-'));
   const template = options.template ?? (await readFile(DEPLOY_HAPROXY_CFG, 'utf8'));
   const socketPath = join(dir, 'admin.sock');
-  let lastError = '';
-  // The free port may be taken between our probe and HAProxy's bind; try a few.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const config = renderHaproxyConfig(template, { port, backends, dir, ...options });
-    const configPath = join(dir, 'haproxy.cfg');
-    await writeFile(configPath, config);
-    // -db: foreground, no daemon; -W is not needed for one process.
-    const proc = spawn(tool.bin, ['-db', '-f', configPath], {
+  const configPath = join(dir, 'haproxy.cfg');
+  let config = '';
+  const states = async (): Promise<Record<string, string>> => {
+    // `show stat` is CSV: proxy name, server name, ..., status in the 18th column.
+    const csv = await askSocket(socketPath, 'show stat');
+    const found: Record<string, string> = {};
+    for (const line of csv.split('\n')) {
+      const fields = line.split(',');
+      if (fields[0] === 'filehive' && fields[1] && fields[1] !== 'BACKEND' && fields[1] !== 'FRONTEND') {
+        found[fields[1]] = fields[17] ?? '';
+      }
+    }
+    return found;
+  };
+  try {
+    const daemon = await startDaemon({
+      name: 'haproxy',
+      bin: tool.bin,
       env: tool.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const reap = () => proc.kill('SIGKILL');
-    process.once('exit', reap);
-    proc.once('exit', () => process.off('exit', reap));
-    let log = '';
-    const collect = (chunk: Buffer) => {
-      log += chunk.toString();
-    };
-    proc.stdout?.on('data', collect);
-    proc.stderr?.on('data', collect);
-    proc.on('error', (err) => {
-      log += `spawn failed: ${err.message}\n`;
-    });
-    const running = () => proc.exitCode === null && proc.signalCode === null;
-    const haproxy: RunningHaproxy = {
-      port,
-      config,
-      log: () => log,
-      admin: (command) => askSocket(socketPath, command),
-      async states() {
-        // `show stat` is CSV: proxy name, server name, ..., status in the 18th column.
-        const csv = await askSocket(socketPath, 'show stat');
-        const states: Record<string, string> = {};
-        for (const line of csv.split('\n')) {
-          const fields = line.split(',');
-          if (fields[0] === 'filehive' && fields[1] && fields[1] !== 'BACKEND' && fields[1] !== 'FRONTEND') {
-            states[fields[1]] = fields[17] ?? '';
-          }
-        }
-        return states;
+      async args(port) {
+        config = renderHaproxyConfig(template, { port, backends, dir, ...options });
+        await writeFile(configPath, config);
+        // -db: foreground, no daemon; -W is not needed for one process.
+        return ['-db', '-f', configPath];
       },
+      ready: async () => {
+        const now = await states();
+        return backends.every((b) => now[b.name] === 'UP');
+      },
+      diagnose: async () => `states: ${JSON.stringify(await states())}`,
+    });
+    return {
+      port: daemon.port,
+      config,
+      log: daemon.log,
+      admin: (command) => askSocket(socketPath, command),
+      states,
       async stop() {
-        await stopProcess(proc);
+        // SIGTERM, not SIGUSR1, which would wait for the sessions (soft stop): the tests want it gone.
+        await daemon.stop();
         await rm(dir, { recursive: true, force: true });
       },
     };
-    const ready = await waitFor(
-      async () => {
-        if (!running()) return true;
-        try {
-          const states = await haproxy.states();
-          return backends.every((b) => states[b.name] === 'UP');
-        } catch {
-          return false;
-        }
-      },
-      15_000,
-      100,
-    );
-    if (ready && running()) return haproxy;
-    lastError = `${log}\n${running() ? `states: ${JSON.stringify(await haproxy.states().catch(() => null))}` : ''}`;
-    await stopProcess(proc);
-    if (!/cannot bind|Address already in use/i.test(log)) break;
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  await rm(dir, { recursive: true, force: true });
-  throw new Error(`haproxy did not become ready:\n${lastError}`);
 }

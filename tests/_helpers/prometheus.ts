@@ -2,14 +2,13 @@
 // .cache/prometheus/usr/bin (scripts/install-prometheus.sh), then on PATH. Each instance gets its own
 // loopback port and a temporary TSDB folder, and is removed again by stop().
 // Tests that need a missing binary are skipped on a developer machine and fail when CI is set.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { waitFor } from './wait.js';
+import { startDaemon } from './daemon.js';
 
 export type Tool = 'prometheus' | 'promtool';
 
@@ -132,18 +131,6 @@ export interface PrometheusOptions {
   readonly bin?: string;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolveListen);
-  });
-  const address = server.address();
-  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 function addressOf(target: string | NamedTarget): string {
   return typeof target === 'string' ? target : target.target;
 }
@@ -178,18 +165,6 @@ async function getJson(url: string): Promise<unknown> {
   return body.data;
 }
 
-function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolveStop) => {
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-    proc.once('exit', () => {
-      clearTimeout(killer);
-      resolveStop();
-    });
-    proc.kill('SIGTERM');
-  });
-}
-
 /** Starts Prometheus on a free loopback port and resolves once /-/ready answers 200. */
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
   for (const target of options.targets.map(addressOf)) {
@@ -199,72 +174,48 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   if (!bin) throw new Error(missingMessage('prometheus'));
   const dir = await mkdtemp(join(tmpdir(), 'filehive-prom-'));
   await writeFile(join(dir, 'prometheus.yml'), configText(options));
-  // The free port may be taken between our probe and Prometheus' bind; try a few.
-  let lastError = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const proc = spawn(
+  try {
+    const daemon = await startDaemon({
+      name: 'prometheus',
       bin,
-      [
+      args: (port) => [
         `--config.file=${join(dir, 'prometheus.yml')}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=warn',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
+      ready: async (d) =>
+        (await fetch(`http://127.0.0.1:${d.port}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok,
     });
-    proc.on('error', (err) => {
-      log += `spawn failed: ${err.message}\n`;
-    });
-    const ready = await waitFor(
-      async () => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return true;
-        try {
-          return (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok;
-        } catch {
-          return false;
-        }
+    const url = `http://127.0.0.1:${daemon.port}`;
+    return {
+      url,
+      async query(expr, time) {
+        const params = new URLSearchParams({ query: expr });
+        if (time !== undefined) params.set('time', String(time));
+        const data = (await getJson(`${url}/api/v1/query?${params}`)) as { result: PromSample[] };
+        return data.result;
       },
-      15_000,
-      100,
-    );
-    if (ready && proc.exitCode === null && proc.signalCode === null) {
-      return {
-        url,
-        async query(expr, time) {
-          const params = new URLSearchParams({ query: expr });
-          if (time !== undefined) params.set('time', String(time));
-          const data = (await getJson(`${url}/api/v1/query?${params}`)) as { result: PromSample[] };
-          return data.result;
-        },
-        async queryRange(expr, start, end, step) {
-          const params = new URLSearchParams({
-            query: expr,
-            start: String(start),
-            end: String(end),
-            step: String(step),
-          });
-          const data = (await getJson(`${url}/api/v1/query_range?${params}`)) as { result: PromSeries[] };
-          return data.result;
-        },
-        log: () => log,
-        async stop() {
-          await stopProcess(proc);
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    await stopProcess(proc);
-    lastError = log;
-    if (!/address already in use/.test(log)) break;
+      async queryRange(expr, start, end, step) {
+        const params = new URLSearchParams({
+          query: expr,
+          start: String(start),
+          end: String(end),
+          step: String(step),
+        });
+        const data = (await getJson(`${url}/api/v1/query_range?${params}`)) as { result: PromSeries[] };
+        return data.result;
+      },
+      log: daemon.log,
+      async stop() {
+        await daemon.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  await rm(dir, { recursive: true, force: true });
-  throw new Error(`prometheus did not become ready:\n${lastError}`);
 }
 
 /**

@@ -1,14 +1,15 @@
 // A real network filesystem on one machine: OpenSSH's sshd on a loopback port with its own config and
 // freshly made keys, and an sshfs (FUSE) mount of a local folder through it. An instance serving the
 // mount reaches the files the way a second host would: every call crosses SFTP, with its caches.
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ToolCommand } from './cluster-tools.js';
+import { startDaemon, stopProcess } from './daemon.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -30,18 +31,6 @@ export const SSHFS_OPTIONS = [
   'ServerAliveCountMax=3',
 ];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolveListen);
-  });
-  const address = server.address();
-  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 function findOnPath(name: string, extra: readonly string[]): string | undefined {
   for (const dir of [...extra, ...(process.env.PATH ?? '').split(delimiter)]) {
     try {
@@ -55,18 +44,6 @@ function findOnPath(name: string, extra: readonly string[]): string | undefined 
 }
 
 const CACHED_SSH_BIN = resolve(import.meta.dirname, '../../.cache/sshfs/usr/bin');
-
-function stopProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolveStop) => {
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-    proc.once('exit', () => {
-      clearTimeout(killer);
-      resolveStop();
-    });
-    proc.kill(signal);
-  });
-}
 
 export interface SshServer {
   readonly port: number;
@@ -96,71 +73,56 @@ export async function startSshd(sshd: ToolCommand): Promise<SshServer> {
   await writeFile(join(dir, 'authorized_keys'), await readFile(`${userKey}.pub`));
   if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   const user = userInfo().username;
-  let lastError = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const config = [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      `AllowUsers ${user}`,
-      'PermitRootLogin prohibit-password',
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      // The keys live in a temporary folder whose modes sshd's owner checks would question.
-      'StrictModes no',
-      'Subsystem sftp internal-sftp',
-      'LogLevel ERROR',
-      '',
-    ].join('\n');
-    const configPath = join(dir, 'sshd_config');
-    await writeFile(configPath, config);
-    // -D: no daemon; -e: log to stderr.
-    const proc = spawn(sshd.bin, ['-D', '-e', '-f', configPath], {
+  const configPath = join(dir, 'sshd_config');
+  try {
+    const daemon = await startDaemon({
+      name: 'sshd',
+      bin: sshd.bin,
       env: sshd.env,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      async args(port) {
+        const config = [
+          'ListenAddress 127.0.0.1',
+          `Port ${port}`,
+          `HostKey ${hostKey}`,
+          `PidFile ${join(dir, 'sshd.pid')}`,
+          `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+          `AllowUsers ${user}`,
+          'PermitRootLogin prohibit-password',
+          'PubkeyAuthentication yes',
+          'PasswordAuthentication no',
+          'KbdInteractiveAuthentication no',
+          'UsePAM no',
+          // The keys live in a temporary folder whose modes sshd's owner checks would question.
+          'StrictModes no',
+          'Subsystem sftp internal-sftp',
+          'LogLevel ERROR',
+          '',
+        ].join('\n');
+        await writeFile(configPath, config);
+        // -D: no daemon; -e: log to stderr.
+        return ['-D', '-e', '-f', configPath];
+      },
+      ready: (d) => canConnect(d.port),
+      timeoutMs: 5_000,
     });
-    const reap = () => proc.kill('SIGKILL');
-    process.once('exit', reap);
-    proc.once('exit', () => process.off('exit', reap));
-    let log = '';
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-    });
-    proc.on('error', (err) => {
-      log += `spawn failed: ${err.message}\n`;
-    });
-    const listening = await waitFor(
-      async () => proc.exitCode !== null || (await canConnect(port)),
-      5_000,
-      50,
-    );
-    if (listening && proc.exitCode === null && proc.signalCode === null) {
-      const hostPub = (await readFile(`${hostKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
-      const knownHosts = join(dir, 'known_hosts');
-      await writeFile(knownHosts, `[127.0.0.1]:${port} ${hostPub}\n`);
-      return {
-        port,
-        user,
-        identityFile: userKey,
-        knownHosts,
-        log: () => log,
-        async stop() {
-          await stopProcess(proc);
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    await stopProcess(proc);
-    lastError = log;
-    if (!/Address already in use/i.test(log)) break;
+    const hostPub = (await readFile(`${hostKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+    const knownHosts = join(dir, 'known_hosts');
+    await writeFile(knownHosts, `[127.0.0.1]:${daemon.port} ${hostPub}\n`);
+    return {
+      port: daemon.port,
+      user,
+      identityFile: userKey,
+      knownHosts,
+      log: daemon.log,
+      async stop() {
+        await daemon.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  await rm(dir, { recursive: true, force: true });
-  throw new Error(`sshd did not start: ${lastError.trim()}`);
 }
 
 function canConnect(port: number): Promise<boolean> {
