@@ -15,10 +15,10 @@ import { waitFor } from './wait.js';
 /**
  * The mount options the tests use, and docs/OPERATIONS.md recommends: no attribute, name or link
  * caching by sshfs (its default keeps them 20 s, far longer than --lock-stale, so a janitor would see
- * a live lock's mtime frozen and downloads would read a stale size), none in the kernel either, no page
- * cache (FUSE keys it by path: a download of the old version would read pages of the new one another
- * host renamed over it), and reconnection after a dropped link. Renames use OpenSSH's posix-rename
- * extension (atomic, replaces the target) without any option.
+ * a live lock's mtime frozen), none in the kernel either, no page cache (FUSE keys it by path: a
+ * download of the old version could read pages of the new one another host renamed over it, and reads
+ * would end at the newer version's size), and reconnection after a dropped link. Renames use OpenSSH's
+ * posix-rename extension (atomic, replaces the target) without any option.
  */
 export const SSHFS_OPTIONS = [
   'dir_cache=no',
