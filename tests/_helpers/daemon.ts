@@ -2,6 +2,7 @@
 // process in the foreground with its output collected, killed if the test process exits first, and a
 // retry on another port when the probed one was taken before the daemon could bind it.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { waitFor } from './wait.js';
 
@@ -37,7 +38,7 @@ export interface Daemon {
   /** Everything it printed on stdout and stderr. */
   log(): string;
   running(): boolean;
-  /** SIGTERM, then SIGKILL after 5 s. */
+  /** SIGTERM, then SIGKILL after 5 s; then its folder is removed. */
   stop(): Promise<void>;
 }
 
@@ -54,12 +55,25 @@ export interface DaemonOptions {
   diagnose?(daemon: Daemon): Promise<string>;
   /** How long to wait for ready (default 15 s). */
   readonly timeoutMs?: number;
+  /** The daemon's own folder (config, keys, data): removed when it stops or fails to start. */
+  readonly dir?: string;
 }
 
 const PORT_TAKEN = /address already in use|cannot bind/i;
 
 /** Starts the daemon on a free loopback port and resolves once `ready` says so. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const removeDir = () =>
+    options.dir ? rm(options.dir, { recursive: true, force: true }) : Promise.resolve();
+  try {
+    return await startOnFreePort(options, removeDir);
+  } catch (err) {
+    await removeDir();
+    throw err;
+  }
+}
+
+async function startOnFreePort(options: DaemonOptions, removeDir: () => Promise<void>): Promise<Daemon> {
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -84,7 +98,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       port,
       log: () => log,
       running: () => proc.exitCode === null && proc.signalCode === null,
-      stop: () => stopProcess(proc),
+      async stop() {
+        await stopProcess(proc);
+        await removeDir();
+      },
     };
     const ready = await waitFor(
       async () => !daemon.running() || (await options.ready(daemon).catch(() => false)),
@@ -95,7 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const diagnosis =
       daemon.running() && options.diagnose ? await options.diagnose(daemon).catch(() => '') : '';
     lastError = `${log.trim()}${diagnosis ? `\n${diagnosis}` : ''}`;
-    await daemon.stop();
+    await stopProcess(proc);
     if (!PORT_TAKEN.test(log)) break;
   }
   throw new Error(`${options.name} did not become ready:\n${lastError || 'no output'}`);

@@ -2,7 +2,7 @@
 // backend as written, with a global section of the test's own (foreground, no chroot or user switch,
 // an admin socket in a temporary folder), a loopback port, the test's instances as servers and faster
 // health checks.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -130,37 +130,30 @@ export async function startHaproxy(
     }
     return found;
   };
-  try {
-    const daemon = await startDaemon({
-      name: 'haproxy',
-      bin: tool.bin,
-      env: tool.env,
-      async args(port) {
-        config = renderHaproxyConfig(template, { port, backends, dir, ...options });
-        await writeFile(configPath, config);
-        // -db: foreground, no daemon; -W is not needed for one process.
-        return ['-db', '-f', configPath];
-      },
-      ready: async () => {
-        const now = await states();
-        return backends.every((b) => now[b.name] === 'UP');
-      },
-      diagnose: async () => `states: ${JSON.stringify(await states())}`,
-    });
-    return {
-      port: daemon.port,
-      config,
-      log: daemon.log,
-      admin: (command) => askSocket(socketPath, command),
-      states,
-      async stop() {
-        // SIGTERM, not SIGUSR1, which would wait for the sessions (soft stop): the tests want it gone.
-        await daemon.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: 'haproxy',
+    dir,
+    bin: tool.bin,
+    env: tool.env,
+    async args(port) {
+      config = renderHaproxyConfig(template, { port, backends, dir, ...options });
+      await writeFile(configPath, config);
+      // -db: foreground, no daemon; -W is not needed for one process.
+      return ['-db', '-f', configPath];
+    },
+    ready: async () => {
+      const now = await states();
+      return backends.every((b) => now[b.name] === 'UP');
+    },
+    diagnose: async () => `states: ${JSON.stringify(await states())}`,
+  });
+  return {
+    port: daemon.port,
+    config,
+    log: daemon.log,
+    admin: (command) => askSocket(socketPath, command),
+    states,
+    // SIGTERM, not SIGUSR1, which would wait for the sessions (soft stop): the tests want it gone.
+    stop: daemon.stop,
+  };
 }

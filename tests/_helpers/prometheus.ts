@@ -4,7 +4,7 @@
 // Tests that need a missing binary are skipped on a developer machine and fail when CI is set.
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -174,48 +174,41 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   if (!bin) throw new Error(missingMessage('prometheus'));
   const dir = await mkdtemp(join(tmpdir(), 'filehive-prom-'));
   await writeFile(join(dir, 'prometheus.yml'), configText(options));
-  try {
-    const daemon = await startDaemon({
-      name: 'prometheus',
-      bin,
-      args: (port) => [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      ready: async (d) =>
-        (await fetch(`http://127.0.0.1:${d.port}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok,
-    });
-    const url = `http://127.0.0.1:${daemon.port}`;
-    return {
-      url,
-      async query(expr, time) {
-        const params = new URLSearchParams({ query: expr });
-        if (time !== undefined) params.set('time', String(time));
-        const data = (await getJson(`${url}/api/v1/query?${params}`)) as { result: PromSample[] };
-        return data.result;
-      },
-      async queryRange(expr, start, end, step) {
-        const params = new URLSearchParams({
-          query: expr,
-          start: String(start),
-          end: String(end),
-          step: String(step),
-        });
-        const data = (await getJson(`${url}/api/v1/query_range?${params}`)) as { result: PromSeries[] };
-        return data.result;
-      },
-      log: daemon.log,
-      async stop() {
-        await daemon.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: 'prometheus',
+    dir,
+    bin,
+    args: (port) => [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    ready: async (d) =>
+      (await fetch(`http://127.0.0.1:${d.port}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok,
+  });
+  const url = `http://127.0.0.1:${daemon.port}`;
+  return {
+    url,
+    async query(expr, time) {
+      const params = new URLSearchParams({ query: expr });
+      if (time !== undefined) params.set('time', String(time));
+      const data = (await getJson(`${url}/api/v1/query?${params}`)) as { result: PromSample[] };
+      return data.result;
+    },
+    async queryRange(expr, start, end, step) {
+      const params = new URLSearchParams({
+        query: expr,
+        start: String(start),
+        end: String(end),
+        step: String(step),
+      });
+      const data = (await getJson(`${url}/api/v1/query_range?${params}`)) as { result: PromSeries[] };
+      return data.result;
+    },
+    log: daemon.log,
+    stop: daemon.stop,
+  };
 }
 
 /**

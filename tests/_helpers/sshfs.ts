@@ -74,55 +74,48 @@ export async function startSshd(sshd: ToolCommand): Promise<SshServer> {
   if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   const user = userInfo().username;
   const configPath = join(dir, 'sshd_config');
-  try {
-    const daemon = await startDaemon({
-      name: 'sshd',
-      bin: sshd.bin,
-      env: sshd.env,
-      async args(port) {
-        const config = [
-          'ListenAddress 127.0.0.1',
-          `Port ${port}`,
-          `HostKey ${hostKey}`,
-          `PidFile ${join(dir, 'sshd.pid')}`,
-          `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-          `AllowUsers ${user}`,
-          'PermitRootLogin prohibit-password',
-          'PubkeyAuthentication yes',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'UsePAM no',
-          // The keys live in a temporary folder whose modes sshd's owner checks would question.
-          'StrictModes no',
-          'Subsystem sftp internal-sftp',
-          'LogLevel ERROR',
-          '',
-        ].join('\n');
-        await writeFile(configPath, config);
-        // -D: no daemon; -e: log to stderr.
-        return ['-D', '-e', '-f', configPath];
-      },
-      ready: (d) => canConnect(d.port),
-      timeoutMs: 5_000,
-    });
-    const hostPub = (await readFile(`${hostKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
-    const knownHosts = join(dir, 'known_hosts');
-    await writeFile(knownHosts, `[127.0.0.1]:${daemon.port} ${hostPub}\n`);
-    return {
-      port: daemon.port,
-      user,
-      identityFile: userKey,
-      knownHosts,
-      log: daemon.log,
-      async stop() {
-        await daemon.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: 'sshd',
+    dir,
+    bin: sshd.bin,
+    env: sshd.env,
+    async args(port) {
+      const config = [
+        'ListenAddress 127.0.0.1',
+        `Port ${port}`,
+        `HostKey ${hostKey}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        `AllowUsers ${user}`,
+        'PermitRootLogin prohibit-password',
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        // The keys live in a temporary folder whose modes sshd's owner checks would question.
+        'StrictModes no',
+        'Subsystem sftp internal-sftp',
+        'LogLevel ERROR',
+        '',
+      ].join('\n');
+      await writeFile(configPath, config);
+      // -D: no daemon; -e: log to stderr.
+      return ['-D', '-e', '-f', configPath];
+    },
+    ready: (d) => canConnect(d.port),
+    timeoutMs: 5_000,
+  });
+  const hostPub = (await readFile(`${hostKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+  const knownHosts = join(dir, 'known_hosts');
+  await writeFile(knownHosts, `[127.0.0.1]:${daemon.port} ${hostPub}\n`);
+  return {
+    port: daemon.port,
+    user,
+    identityFile: userKey,
+    knownHosts,
+    log: daemon.log,
+    stop: daemon.stop,
+  };
 }
 
 function canConnect(port: number): Promise<boolean> {
