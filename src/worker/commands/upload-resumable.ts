@@ -16,11 +16,12 @@ import { resolveVirtualPath } from '../../storage/virtual-path.js';
 import { ConnectionLost } from '../connection-lost.js';
 import { checkResumePoint } from '../resume-point.js';
 import type { Session } from '../session.js';
-import { checkFileSize, checkFreeSpace, freeBytes } from '../upload-limits.js';
+import { checkFreeSpace, freeBytes } from '../upload-limits.js';
 import {
   bodyLength,
   checkClientChecksum,
   receiveAndClose,
+  refuseTooLarge,
   skipRefusedBody,
   type UploadRequest,
 } from './upload.js';
@@ -86,11 +87,7 @@ async function openPartial(
 /** The go/no-go checks of a resumable upload, in order, under the target's lock. */
 async function prepare(session: Session, request: ResumableRequest) {
   const { jail, locks, config } = session.ctx;
-  const tooLarge = checkFileSize(request.size, config.maxFileSize);
-  if (tooLarge) {
-    metrics.refused('too_large');
-    throw tooLarge;
-  }
+  refuseTooLarge(request.size, config.maxFileSize);
   const target = await jail.resolveName(resolveVirtualPath(session.cwd, request.path));
   const lockId = locks.idOf(target.key);
   const folder = partialFolderOf(config.root);

@@ -162,14 +162,18 @@ export async function skipRefusedBody(session: Session, request: UploadRequest):
   if (line === 'too-long') session.desynced = true;
 }
 
+/** TOO_LARGE, counted as a refusal, for a size over --max-file-size. */
+export function refuseTooLarge(size: number, maxFileSize: number): void {
+  const tooLarge = checkFileSize(size, maxFileSize);
+  if (!tooLarge) return;
+  metrics.refused('too_large');
+  throw tooLarge;
+}
+
 /** The go/no-go checks: size, the target, the lock, the temp file and free space, or the reason to refuse. */
 async function prepare(session: Session, request: UploadRequest) {
   const { jail, locks, config } = session.ctx;
-  const tooLarge = checkFileSize(request.size, config.maxFileSize);
-  if (tooLarge) {
-    metrics.refused('too_large');
-    throw tooLarge;
-  }
+  refuseTooLarge(request.size, config.maxFileSize);
   const target = await jail.resolveName(resolveVirtualPath(session.cwd, request.path));
   // The temp file's name is recorded with the lock, so whoever takes a dead holder's lock over removes it.
   const tempPath = tempPathFor(target.dir, locks.idOf(target.key));
