@@ -75,6 +75,17 @@ export interface StressPlan {
   readonly maxSize: number;
 }
 
+/** The folder the cluster and lock stress tests race in. */
+export const STRESS_FOLDER = 'd';
+
+/** Eight names in STRESS_FOLDER, uploads up to `maxSize` bytes. */
+export function stressPlan(maxSize: number): StressPlan {
+  return {
+    names: ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'].map((n) => `${STRESS_FOLDER}/${n}`),
+    maxSize,
+  };
+}
+
 type Op =
   | { verb: 'UPLOAD'; name: string; size: number }
   | { verb: 'DOWNLOAD'; name: string }

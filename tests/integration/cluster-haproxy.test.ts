@@ -20,8 +20,9 @@ import {
   assertStressReplies,
   assertStressTree,
   runStressClient,
-  type StressPlan,
+  STRESS_FOLDER,
   StressTally,
+  stressPlan,
   writeFinalVersions,
 } from '../_helpers/lock-stress.js';
 import { childPids } from '../_helpers/processes.js';
@@ -36,11 +37,8 @@ const STALE_S = 3;
 const SLACK_MS = 3_000;
 const CLIENTS = 16;
 const OPS_PER_CLIENT = 50;
-const FOLDER = 'd';
-const PLAN: StressPlan = {
-  names: ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'].map((n) => `${FOLDER}/${n}`),
-  maxSize: 128 * 1024,
-};
+const FOLDER = STRESS_FOLDER;
+const PLAN = stressPlan(128 * 1024);
 const LONG = ['L0', 'L1', 'L2', 'L3', 'L4', 'L5'].map((n) => `long/${n}`);
 const ANNOUNCED = 4 << 20;
 const SENT = 1 << 20;

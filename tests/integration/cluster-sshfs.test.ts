@@ -17,8 +17,9 @@ import {
   assertStressReplies,
   assertStressTree,
   runStressClient,
-  type StressPlan,
+  STRESS_FOLDER,
   StressTally,
+  stressPlan,
   writeFinalVersions,
 } from '../_helpers/lock-stress.js';
 import { childPids } from '../_helpers/processes.js';
@@ -33,11 +34,8 @@ const STALE_S = 4;
 const SLACK_MS = 3_000;
 const CLIENTS = 16;
 const OPS_PER_CLIENT = 40;
-const FOLDER = 'd';
-const PLAN: StressPlan = {
-  names: ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'].map((n) => `${FOLDER}/${n}`),
-  maxSize: 128 * 1024,
-};
+const FOLDER = STRESS_FOLDER;
+const PLAN = stressPlan(128 * 1024);
 const ANNOUNCED = 2 << 20;
 const SENT = 256 << 10;
 const MOUNT_OPTIONS = process.env.FILEHIVE_SSHFS_OPTIONS?.split(',') ?? SSHFS_OPTIONS;

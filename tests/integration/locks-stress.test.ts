@@ -6,8 +6,9 @@ import {
   assertStressReplies,
   assertStressTree,
   runStressClient,
-  type StressPlan,
+  STRESS_FOLDER,
   StressTally,
+  stressPlan,
 } from '../_helpers/lock-stress.js';
 import { childPids } from '../_helpers/processes.js';
 import { createRandom } from '../_helpers/random.js';
@@ -17,11 +18,8 @@ import { startServer } from '../_helpers/server.js';
 const SECONDS = Number(process.env.FILEHIVE_STRESS_SECONDS ?? 12);
 const CLIENTS = 32;
 const MAX_OPS_PER_CLIENT = 5_000;
-const FOLDER = 'd';
-const PLAN: StressPlan = {
-  names: ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'].map((n) => `${FOLDER}/${n}`),
-  maxSize: 256 * 1024,
-};
+const FOLDER = STRESS_FOLDER;
+const PLAN = stressPlan(256 * 1024);
 
 test('32 sessions racing on 8 names over 2 instances x 2 workers: whole downloads, race refusals only, no leaks', async (t) => {
   t.timeout(SECONDS * 1000 + 45_000);
