@@ -76,6 +76,13 @@ export const QUERIES = {
   lockWaitP99: `histogram_quantile(0.99, sum by (le) (rate(${sel('filehive_lock_wait_seconds_bucket')}[${R}])))`,
   lockTakeovers: `sum by (reason) (increase(${sel('filehive_lock_stale_takeovers_total')}[${R}]))`,
   lockCompromised: `sum(increase(${sel('filehive_lock_compromised_total')}[${R}]))`,
+  // Refusals: sessions turned away at the greeting, limits hit, logins and bans, failed handshakes.
+  connectionsRefused: `sum by (reason) (rate(${sel('filehive_connections_refused_total')}[${R}]))`,
+  limitRefusals: `sum by (reason) (rate(${sel('filehive_refusals_total')}[${R}]))`,
+  loginFailures: `sum(rate(${sel('filehive_login_failures_total')}[${R}]))`,
+  bansActive: `sum(${sel('filehive_bans_active')})`,
+  tlsHandshakeFailures: `sum by (reason) (rate(${sel('filehive_tls_handshake_failures_total')}[${R}]))`,
+  proxyHeaderFailures: `sum by (reason) (rate(${sel('filehive_proxy_header_failures_total')}[${R}]))`,
   workerRestarts: `sum(increase(${sel('filehive_worker_restarts_total')}[${R}]))`,
   scrapeFailures: `sum(increase(${sel('filehive_metrics_aggregation_failures_total')}[${R}]))`,
   // Primary gauges, one series per instance: the selected instances' workers add up.
@@ -245,6 +252,45 @@ export const ROWS: readonly RowSpec[] = [
         targets: [
           { query: 'lockTakeovers', legend: 'taken over ({{reason}})' },
           { query: 'lockCompromised', legend: 'lost while held' },
+        ],
+      },
+    ],
+  },
+  {
+    title: 'Refusals',
+    panels: [
+      {
+        title: 'Sessions refused at the greeting',
+        description:
+          'Connections greeted with ERR and closed: connection limits, banned addresses, anonymous access from a remote address.',
+        unit: 'ops',
+        targets: [{ query: 'connectionsRefused', legend: '{{reason}}' }],
+      },
+      {
+        title: 'Limits hit',
+        description:
+          'Uploads refused or sessions cut by a server limit: file size, free space, a full disk, idle and stall timeouts.',
+        unit: 'ops',
+        targets: [{ query: 'limitRefusals', legend: '{{reason}}' }],
+      },
+      {
+        title: 'Failed logins and bans',
+        description: 'Failed logins per second, and addresses banned now.',
+        unit: 'short',
+        targets: [
+          { query: 'loginFailures', legend: 'failed logins / s' },
+          { query: 'bansActive', legend: 'banned addresses' },
+        ],
+      },
+      {
+        title: 'Failed handshakes',
+        description:
+          'TLS handshakes that did not complete, and connections from a trusted proxy without a valid PROXY header, by reason.',
+        unit: 'ops',
+        width: 24,
+        targets: [
+          { query: 'tlsHandshakeFailures', legend: 'TLS {{reason}}' },
+          { query: 'proxyHeaderFailures', legend: 'PROXY header {{reason}}' },
         ],
       },
     ],

@@ -29,6 +29,12 @@ export const REFUSAL_REASONS = [
   'stall_timeout',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+/** Why a trusted proxy's connection got no valid PROXY header (label of filehive_proxy_header_failures_total). */
+export const PROXY_HEADER_FAILURES = ['invalid', 'timeout', 'closed'] as const;
+export type ProxyHeaderFailure = (typeof PROXY_HEADER_FAILURES)[number];
+/** Why a TLS handshake did not complete (label of filehive_tls_handshake_failures_total). */
+export const TLS_HANDSHAKE_FAILURES = ['rejected', 'timeout', 'abandoned'] as const;
+export type TlsHandshakeFailure = (typeof TLS_HANDSHAKE_FAILURES)[number];
 
 /** 1 ms .. ~17 min: small files take milliseconds, a large upload on a slow link many minutes. */
 const DURATION_BUCKETS = [
@@ -123,6 +129,16 @@ const lockCompromised = new Counter({
   name: 'filehive_lock_compromised_total',
   help: 'Locks lost while held (the operation under them was aborted).',
 });
+const proxyHeaderFailures = new Counter({
+  name: 'filehive_proxy_header_failures_total',
+  help: 'Connections from a trusted proxy closed without a valid PROXY header, by reason.',
+  labelNames: ['reason'],
+});
+const tlsHandshakeFailures = new Counter({
+  name: 'filehive_tls_handshake_failures_total',
+  help: 'Connections closed before their TLS handshake completed, by reason.',
+  labelNames: ['reason'],
+});
 
 /** Starts collection in a worker: default process metrics, every series labelled with the slot. */
 export function initWorkerMetrics(slot: number): void {
@@ -143,6 +159,8 @@ export function initWorkerMetrics(slot: number): void {
     lockWait.zero({ op });
   }
   for (const reason of REFUSAL_REASONS) refusals.inc({ reason }, 0);
+  for (const reason of PROXY_HEADER_FAILURES) proxyHeaderFailures.inc({ reason }, 0);
+  for (const reason of TLS_HANDSHAKE_FAILURES) tlsHandshakeFailures.inc({ reason }, 0);
   uploadBytes.inc(0);
   downloadBytes.inc(0);
   lockCompromised.inc(0);
@@ -192,5 +210,11 @@ export const metrics = {
   },
   refused(reason: RefusalReason): void {
     refusals.inc({ reason });
+  },
+  proxyHeaderFailed(reason: ProxyHeaderFailure): void {
+    proxyHeaderFailures.inc({ reason });
+  },
+  tlsHandshakeFailed(reason: TlsHandshakeFailure): void {
+    tlsHandshakeFailures.inc({ reason });
   },
 };

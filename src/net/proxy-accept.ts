@@ -38,9 +38,12 @@ export function clientOf(socket: Socket): ClientEndpoint {
   return found ?? { address: socket.remoteAddress, port: socket.remotePort };
 }
 
+/** How reading a header failed: bytes that are no header, none in time, or the peer left. */
+export type HeaderFailure = 'invalid' | 'timeout' | 'closed';
+
 export type HeaderRead =
   | { readonly ok: true; readonly header: ProxyHeader; readonly rest: Buffer }
-  | { readonly ok: false; readonly reason: string; readonly closed: boolean };
+  | { readonly ok: false; readonly reason: string; readonly failure: HeaderFailure };
 
 /**
  * Reads the PROXY header off the start of `socket` (flowing, so call it before anyone else reads).
@@ -73,19 +76,23 @@ export function readProxyHeader(socket: Socket, timeoutMs = PROXY_HEADER_TIMEOUT
       used += chunk.length;
       const parsed = parseProxyHeader(buffer.subarray(0, used));
       if (parsed.status === 'incomplete') return;
-      if (parsed.status === 'invalid') finish({ ok: false, reason: parsed.reason, closed: false });
+      if (parsed.status === 'invalid') finish({ ok: false, reason: parsed.reason, failure: 'invalid' });
       else {
         const rest = Buffer.from(buffer.subarray(parsed.length, used));
         finish({ ok: true, header: parsed.header, rest });
       }
     };
     const onClose = (): void =>
-      finish({ ok: false, reason: 'closed before a complete PROXY header', closed: true });
+      finish({ ok: false, reason: 'closed before a complete PROXY header', failure: 'closed' });
     const onError = (err: NodeJS.ErrnoException): void =>
-      finish({ ok: false, reason: `connection error ${err.code ?? ''}`.trim(), closed: true });
+      finish({ ok: false, reason: `connection error ${err.code ?? ''}`.trim(), failure: 'closed' });
     const timer = setTimeout(
       () =>
-        finish({ ok: false, reason: `no complete PROXY header within ${timeoutMs / 1000} s`, closed: false }),
+        finish({
+          ok: false,
+          reason: `no complete PROXY header within ${timeoutMs / 1000} s`,
+          failure: 'timeout',
+        }),
       timeoutMs,
     );
     socket.on('data', onData);
@@ -105,6 +112,8 @@ export interface ProxyProtocolOptions {
    */
   readonly explain: boolean;
   readonly timeoutMs?: number;
+  /** Told of every trusted connection closed for want of a valid header (the worker counts them). */
+  readonly onFailure?: (failure: HeaderFailure) => void;
 }
 
 /**
@@ -132,9 +141,11 @@ export function requireProxyHeaders(server: Server, options: ProxyProtocolOption
     void readProxyHeader(socket, options.timeoutMs).then((result) => {
       if (!result.ok) {
         const fields = { proxy, reason: result.reason };
-        if (result.closed) options.log.debug(fields, 'trusted proxy left before its PROXY header');
+        const closed = result.failure === 'closed';
+        if (closed) options.log.debug(fields, 'trusted proxy left before its PROXY header');
         else options.log.info(fields, 'connection from a trusted proxy closed: no valid PROXY header');
-        reject(socket, options.explain && !result.closed);
+        options.onFailure?.(result.failure);
+        reject(socket, options.explain && !closed);
         return;
       }
       const { header, rest } = result;

@@ -113,6 +113,7 @@ export function createTlsFileServer(
   socketOptions: { noDelay: boolean; highWaterMark: number },
   listener: (socket: Socket) => void,
   log: Logger,
+  onFailure?: (failure: 'rejected' | 'timeout' | 'abandoned') => void,
 ): Server {
   const options: TlsOptions = {
     ...socketOptions,
@@ -132,6 +133,9 @@ export function createTlsFileServer(
     // anything else is a client speaking something other than TLS 1.2+, or too slowly.
     if (code === 'ECONNRESET') log.debug({ ...fields, code }, 'TLS handshake abandoned by the client');
     else log.info({ ...fields, code, reason: reasonOf(err) }, 'TLS handshake failed, connection closed');
+    onFailure?.(
+      code === 'ECONNRESET' ? 'abandoned' : code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'timeout' : 'rejected',
+    );
     // Node leaves a timed-out handshake's socket open: without this, silent peers would pile up.
     socket.destroy();
   });

@@ -39,12 +39,23 @@ export function createFileServer(ctx: WorkerContext): FileServer {
   // With TLS, onConnection runs once the handshake is done ('secureConnection').
   const server =
     tlsCert && tlsKey
-      ? createTlsFileServer({ certFile: tlsCert, keyFile: tlsKey }, options, onConnection, ctx.log)
+      ? createTlsFileServer(
+          { certFile: tlsCert, keyFile: tlsKey },
+          options,
+          onConnection,
+          ctx.log,
+          (failure) => metrics.tlsHandshakeFailed(failure),
+        )
       : createServer(options as { noDelay: boolean }, onConnection);
   // --proxy-protocol: a trusted balancer's PROXY header is read first, on the raw socket (before TLS).
   if (ctx.config.proxyProtocol) {
     const { trustedProxies } = ctx.config;
-    requireProxyHeaders(server, { trustedProxies, log: ctx.log, explain: !(tlsCert && tlsKey) });
+    requireProxyHeaders(server, {
+      trustedProxies,
+      log: ctx.log,
+      explain: !(tlsCert && tlsKey),
+      onFailure: (failure) => metrics.proxyHeaderFailed(failure),
+    });
   }
   return { server, sessions };
 }

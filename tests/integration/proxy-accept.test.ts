@@ -7,7 +7,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import type { Logger } from '../../src/log/logger.js';
-import { type ClientEndpoint, clientOf, requireProxyHeaders } from '../../src/net/proxy-accept.js';
+import {
+  type ClientEndpoint,
+  clientOf,
+  type HeaderFailure,
+  requireProxyHeaders,
+} from '../../src/net/proxy-accept.js';
 import { encodeProxyHeaderV1, encodeProxyHeaderV2, type ProxyHeader } from '../../src/net/proxy-header.js';
 import { createTlsFileServer } from '../../src/tls/server-tls.js';
 import { connectFrom, connectTlsThroughHeader, readUntilClosed } from '../_helpers/proxy-client.js';
@@ -43,14 +48,25 @@ function captureLog(): { log: Logger; lines: Array<{ level: string; msg: string;
 async function startEcho(
   server: Server,
   options: { explain: boolean; timeoutMs?: number } = { explain: true },
-): Promise<{ port: number; seen: Seen[]; lines: ReturnType<typeof captureLog>['lines'] }> {
+): Promise<{
+  port: number;
+  seen: Seen[];
+  lines: ReturnType<typeof captureLog>['lines'];
+  failures: HeaderFailure[];
+}> {
   const { log, lines } = captureLog();
-  requireProxyHeaders(server, { trustedProxies: [`${PROXY}/32`], log, ...options });
+  const failures: HeaderFailure[] = [];
+  requireProxyHeaders(server, {
+    trustedProxies: [`${PROXY}/32`],
+    log,
+    ...options,
+    onFailure: (failure) => failures.push(failure),
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, seen: [], lines };
+  return { port: address.port, seen: [], lines, failures };
 }
 
 function echo(seen: Seen[]) {
@@ -156,7 +172,7 @@ test('an untrusted peer is served as itself: a PROXY header from it is just data
 });
 
 test('a trusted proxy without a valid header is told why and closed, and never reaches the listener', async (t) => {
-  const { port, seen, server, lines } = await plainServer({ explain: true, timeoutMs: 500 });
+  const { port, seen, server, lines, failures } = await plainServer({ explain: true, timeoutMs: 500 });
   t.teardown(() => server.close());
   const garbage = await connectFrom(port, PROXY);
   garbage.write('NOOP\n');
@@ -179,16 +195,18 @@ test('a trusted proxy without a valid header is told why and closed, and never r
   t.is(refusals.length, 4);
   t.like(refusals[0]?.fields, { reason: 'no PROXY header' });
   t.like(refusals[2]?.fields, { reason: 'no complete PROXY header within 0.5 s' });
+  t.deepEqual(failures, ['invalid', 'invalid', 'timeout', 'timeout'], 'each one counted, by reason');
 });
 
 test('a proxy that hangs up before its header costs nothing and logs only at debug', async (t) => {
-  const { port, seen, server, lines } = await plainServer();
+  const { port, seen, server, lines, failures } = await plainServer();
   t.teardown(() => server.close());
   const socket = await connectFrom(port, PROXY);
   socket.end('PROX');
   await readUntilClosed(socket);
   t.true(await waitForLine(lines, 'trusted proxy left before its PROXY header'));
   t.is(seen.length, 0);
+  t.deepEqual(failures, ['closed']);
   t.false(lines.some((l) => l.level === 'info'));
 });
 

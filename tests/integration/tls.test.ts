@@ -11,6 +11,7 @@ import test, { type ExecutionContext } from 'ava';
 import { FilehiveClient } from '../../src/client/index.js';
 import { runCli } from '../_helpers/cli.js';
 import { childPids } from '../_helpers/processes.js';
+import { sampleSum, scrape } from '../_helpers/scrape.js';
 import { type RunningServer, SERVER_JS, startServer } from '../_helpers/server.js';
 import { createTestCertificates, type TestCertificates } from '../_helpers/tls-certs.js';
 import { waitFor } from '../_helpers/wait.js';
@@ -253,6 +254,10 @@ test('plain text, silent and half-finished peers are dropped; no worker dies, no
   const port = server.port;
   const peerIp = '127.0.0.7';
   const workersBefore = await childPids(server.proc.pid as number);
+  const failed = async (reason: string) =>
+    sampleSum(await scrape(server), 'filehive_tls_handshake_failures_total', { reason });
+  const rejectedBefore = await failed('rejected');
+  const timeoutBefore = await failed('timeout');
   // A plain-text client speaking the protocol: the handshake fails at its first byte.
   const plainText = await rawPeer(port, peerIp);
   plainText.socket.write('PWD\r\nDIR /\r\n');
@@ -283,6 +288,9 @@ test('plain text, silent and half-finished peers are dropped; no worker dies, no
     'sockets left open',
   );
   t.deepEqual(await childPids(server.proc.pid as number), workersBefore);
+  // Counted by reason: the plain-text client's failed at once, the silent and the stalled one's timed out.
+  t.true((await failed('rejected')) - rejectedBefore >= 1, 'a rejected handshake is counted');
+  t.true((await failed('timeout')) - timeoutBefore >= 2, 'timed-out handshakes are counted');
   const trouble = server
     .output()
     .split('\n')
