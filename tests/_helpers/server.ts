@@ -66,7 +66,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     output += chunk.toString();
   });
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 45_000);
+    // A server that missed the deadline must not outlive the test: its pipes would keep ava waiting.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start within 45 s:\n${output}`));
+    }, 45_000);
     const check = () => {
       const m = /listening on [^\s]+:(\d+)/.exec(output);
       if (m) {
