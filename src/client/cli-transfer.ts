@@ -168,7 +168,7 @@ export async function runTransferCommand(
     signal: session.cancelSignal,
     replaceClient: () => session.reconnect(),
     onPlanned(files) {
-      const label = multi ? `${files} file${files === 1 ? '' : 's'}` : (sources[0] as string);
+      const label = multi ? `${files} file${files === 1 ? '' : 's'}` : displayName(sources[0] as string);
       if (files > 0) progress = createProgressLine(session.errorStream, label, settings.progress);
     },
     onProgress: (done, total) => progress?.update(done, total),

@@ -1,6 +1,6 @@
 // What a transfer's progress line says: name, bar, percent, bytes, current rate and time left. Pure:
 // times come in as numbers, so the tests need no clock.
-import { displayName, formatBytes } from './format.js';
+import { formatBytes } from './format.js';
 
 /** The rate is measured over about this long: it follows a change within seconds but does not jitter. */
 const RATE_WINDOW_MS = 3_000;
@@ -73,6 +73,7 @@ export class RateMeter {
 }
 
 export interface ProgressView {
+  /** What is moving, as shown: a file's display name (format.ts displayName) or a count of files. */
   label: string;
   done: number;
   total: number;
@@ -120,7 +121,7 @@ export function formatProgress(view: ProgressView, columns = 80): string {
     `ETA ${formatEta(view.rate, view.total - view.done)}`,
   ].join('  ');
   const room = width - tail.length - 2;
-  const label = shorten(displayName(view.label), Math.min(MAX_LABEL, Math.max(8, room - MIN_BAR - 1)));
+  const label = shorten(view.label, Math.min(MAX_LABEL, Math.max(8, room - MIN_BAR - 1)));
   const barWidth = Math.min(MAX_BAR, room - [...label].length - 1);
   const line =
     barWidth >= MIN_BAR ? `${label} ${formatBar(percent, barWidth)}  ${tail}` : `${label}  ${tail}`;

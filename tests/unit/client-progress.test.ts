@@ -2,6 +2,7 @@
 import { PassThrough } from 'node:stream';
 import test from 'ava';
 import { createProgressLine } from '../../src/client/cli-progress.js';
+import { displayName } from '../../src/client/format.js';
 import { formatBar, formatEta, formatProgress, RateMeter } from '../../src/client/progress-format.js';
 
 const MiB = 1024 * 1024;
@@ -30,6 +31,11 @@ test('formatProgress shows name, bar, percent, bytes, rate and time left', (t) =
   t.true(line.length <= 99);
 });
 
+test('formatProgress shows its label as given: a count of files is not quoted like a name', (t) => {
+  const line = formatProgress({ label: '12 files', done: MiB, total: 2 * MiB, rate: null }, 100);
+  t.true(line.startsWith('12 files '), line);
+});
+
 test('formatProgress fits narrow terminals: the bar goes first, then the name is cut', (t) => {
   const view = {
     label: 'a very long file name that goes on and on.iso',
@@ -48,8 +54,8 @@ test('formatProgress fits narrow terminals: the bar goes first, then the name is
   t.regex(formatProgress(view, 80), /--\/s {2}ETA --:--$/);
 });
 
-test('formatProgress quotes names the way the command line does, and an empty file is 100%', (t) => {
-  const line = formatProgress({ label: 'my file.txt', done: 0, total: 0, rate: 0 }, 100);
+test('a name shown the way the command line quotes it (displayName), and an empty file is 100%', (t) => {
+  const line = formatProgress({ label: displayName('my file.txt'), done: 0, total: 0, rate: 0 }, 100);
   t.true(line.startsWith('"my file.txt" ['));
   t.regex(line, /100%/);
 });
