@@ -22,6 +22,8 @@ export interface Command {
   options?: readonly CommandOption[];
   /** More lines for HELP CMD. */
   notes?: readonly string[];
+  /** It applies --retry itself (CONNECT: the password is asked once, then connecting is retried). */
+  retriesItself?: true;
   /** `options`: the command's own options as given (cli-options.ts), by name. */
   run(session: CliSession, args: string[], options: ReadonlyMap<string, string | true>): Promise<void>;
 }
@@ -45,6 +47,7 @@ export const COMMANDS: readonly Command[] = [
     notes: ['The password comes from FILEHIVE_PASSWORD, or is asked for without echo.'],
     minArgs: 2,
     maxArgs: 3,
+    retriesItself: true,
     async run(session, args) {
       await session.connect(arg(args, 0), requirePort(arg(args, 1)), args[2]);
       session.print(

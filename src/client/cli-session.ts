@@ -130,14 +130,21 @@ export class CliSession {
     return next;
   }
 
-  /** Connects first and only then drops the old connection, so a typo in CONNECT loses nothing. */
+  /**
+   * Connects first and only then drops the old connection, so a typo in CONNECT loses nothing. With
+   * --retry, connecting is retried; the password is asked for once, before the first attempt.
+   */
   async connect(host: string, port: number, user?: string): Promise<void> {
     const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     const password =
       user === undefined
         ? undefined
         : await obtainPassword(user, where, this.options.env ?? process.env, this.secretReader);
-    const next = await FilehiveClient.connect({ host, port, tls: this.options.tls, user, password });
+    let next: FilehiveClient | undefined;
+    await runWithRetry(this, 'CONNECT', async () => {
+      next = await FilehiveClient.connect({ host, port, tls: this.options.tls, user, password });
+    });
+    if (next === undefined) throw new FilehiveClientError('NOT_CONNECTED');
     await this.disconnect();
     this.client = next;
     this.lost = null;
@@ -190,7 +197,8 @@ export class CliSession {
     if (!command) throw new FilehiveClientError('USAGE', `unknown command ${parsed.name} (try HELP)`);
     const { args, options } = splitCommandOptions(command.name, command.options, parsed.args);
     checkArgs(command, args);
-    await runWithRetry(this, command.name, () => command.run(this, args, options));
+    const run = () => command.run(this, args, options);
+    await (command.retriesItself ? run() : runWithRetry(this, command.name, run));
     return command.exits ? 'exit' : undefined;
   }
 }

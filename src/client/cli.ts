@@ -14,7 +14,6 @@ import {
 import { createTerminalSecretReader } from './cli-password.js';
 import type { ProgressMode } from './cli-progress.js';
 import { runPrompt } from './cli-prompt.js';
-import { runWithRetry } from './cli-retry.js';
 import { type BatchLine, numberLines, printError, readBatchLines, runBatch } from './cli-run.js';
 import { CliSession, type TerminalStream } from './cli-session.js';
 import { readTlsFlags } from './cli-tls.js';
@@ -206,7 +205,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     // Read the batch before connecting: a missing batch file should not cost a session.
     const lines = interactive ? null : await batchSource(flags, io);
     if (host !== undefined && port !== undefined) {
-      await runWithRetry(session, 'CONNECT', () => session.connect(host, port, flags.user));
+      await session.connect(host, port, flags.user);
     }
     if (lines === null)
       return await runPrompt(session, io, { history: flags.history, env: io.env ?? process.env });

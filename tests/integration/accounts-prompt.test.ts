@@ -1,6 +1,7 @@
 // The CLI asks for the password on a terminal: at start for --user, and at the prompt for CONNECT ...
 // user. Driven in-process through streams that claim to be a terminal, against the built server.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -104,4 +105,23 @@ test('a wrong password typed at the prompt is AUTH_FAILED and the prompt goes on
   t.is(result.code, 0);
   t.regex(result.stderr, /^error: AUTH_FAILED: /m);
   t.false(result.stdout.includes('not it at all'));
+});
+
+test('--retry: a CONNECT that is retried asks for the password once', async (t) => {
+  // A port nobody listens on: every attempt fails to connect, and is retried.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const prompt = `Password for alice@127.0.0.1:${port}: `;
+  const result = await run(
+    false,
+    ['--user', 'alice', '--retry', '2', '127.0.0.1', String(port)],
+    async (typeAfter) => {
+      await typeAfter(prompt, `${PASSWORD}\n`);
+    },
+  );
+  t.is(result.code, 3, result.stderr);
+  t.regex(result.stderr, /retry 2 of 2/, 'the connect was retried');
+  t.is((result.stdout + result.stderr).split(prompt).length - 1, 1, 'the password was asked for once');
 });
