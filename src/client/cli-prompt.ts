@@ -51,7 +51,16 @@ export async function runPrompt(session: CliSession, io: PromptIo, options: Prom
   // CONNECT ... user asks for the password through the prompt, with echo and history off; its own
   // Ctrl-C handler cancels the question.
   const ask = createReadlineSecretReader(rl, io.stdout);
+  // Lines entered and not yet run, in order; `hidden`: typed while echo was off, so not shown yet.
+  const entered: Array<{ text: string; hidden: boolean }> = [];
   session.secretReader = async (question) => {
+    // A line entered after the command (a password pasted with CONNECT, or typed ahead) is the answer,
+    // as a terminal's typed-ahead input goes to whoever reads next: never shown, never run.
+    const ahead = entered.shift();
+    if (ahead !== undefined) {
+      io.stdout.write(`${question}\n`);
+      return ahead.text;
+    }
     asking = true;
     echo.set(true);
     try {
@@ -61,9 +70,24 @@ export async function runPrompt(session: CliSession, io: PromptIo, options: Prom
       echo.set(!running);
     }
   };
-  // Whether each line was typed ahead while a command ran (and so not shown yet), in order.
-  const typedAhead: boolean[] = [];
-  rl.on('line', () => typedAhead.push(running));
+  let closed = false;
+  let wake: (() => void) | null = null;
+  rl.on('line', (text: string) => {
+    entered.push({ text, hidden: !echo.on });
+    // What follows in the same burst of input (a pasted password, lines typed ahead) is not echoed:
+    // readline goes on with it before the line is run. The loop turns echo back on at the next prompt.
+    echo.set(false);
+    wake?.();
+  });
+  rl.on('close', () => {
+    closed = true;
+    wake?.();
+  });
+  const nextLine = async () => {
+    while (entered.length === 0 && !closed) await new Promise<void>((resolve) => (wake = resolve));
+    wake = null;
+    return entered.shift() ?? null;
+  };
   let cancelled = false;
   let leaveArmed = false;
   const onKeypress = (_: string, key?: { ctrl?: boolean; name?: string }) => {
@@ -93,9 +117,10 @@ export async function runPrompt(session: CliSession, io: PromptIo, options: Prom
   };
   prompt();
   try {
-    for await (const line of rl) {
+    for (let next = await nextLine(); next !== null; next = await nextLine()) {
+      const line = next.text;
       leaveArmed = false;
-      if (typedAhead.shift() && terminal) io.stdout.write(`${line}\n`);
+      if (next.hidden && terminal) io.stdout.write(`${line}\n`);
       if (!isSkippable(line)) {
         await history?.add(line);
         running = true;
@@ -109,11 +134,13 @@ export async function runPrompt(session: CliSession, io: PromptIo, options: Prom
         completer.invalidate();
         if (cancelled) await reconnect(session, io.stderr);
         running = false;
-        echo.set(true);
       }
       // A line typed ahead comes next: show it after a bare prompt, as if typed there.
-      if (typedAhead[0] === true && terminal) io.stdout.write(session.prompt());
-      else prompt();
+      if (entered[0]?.hidden === true && terminal) io.stdout.write(session.prompt());
+      else {
+        if (entered.length === 0) echo.set(true);
+        prompt();
+      }
     }
     // End of input: finish the prompt's line so the shell prompt starts on a fresh one.
     if (terminal) io.stdout.write('\n');
@@ -142,9 +169,14 @@ async function reconnect(session: CliSession, stderr: TerminalStream): Promise<v
 function createEchoSwitch(rl: Interface, terminal: boolean) {
   const internals = rl as unknown as { _writeToOutput: (text: string) => void };
   const write = internals._writeToOutput;
+  let on = true;
   return {
-    set(on: boolean) {
-      if (terminal) internals._writeToOutput = on ? write : () => undefined;
+    get on() {
+      return on;
+    },
+    set(value: boolean) {
+      on = value;
+      if (terminal) internals._writeToOutput = value ? write : () => undefined;
     },
   };
 }

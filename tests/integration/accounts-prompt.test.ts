@@ -125,3 +125,16 @@ test('--retry: a CONNECT that is retried asks for the password once', async (t) 
   t.regex(result.stderr, /retry 2 of 2/, 'the connect was retried');
   t.is((result.stdout + result.stderr).split(prompt).length - 1, 1, 'the password was asked for once');
 });
+
+test('CONNECT and the password pasted in one go: the password answers, unseen, and never runs as a command', async (t) => {
+  const where = `127.0.0.1:${server.port}`;
+  const result = await run(true, [], async (typeAfter) => {
+    await typeAfter('filehive (not connected)> ', `connect 127.0.0.1 ${server.port} alice\n${PASSWORD}\n`);
+    await typeAfter(`connected to ${where}`, 'pwd\n');
+    await typeAfter('\n/\n', '');
+  });
+  t.is(result.code, 0, result.stderr);
+  t.false(result.stdout.includes(PASSWORD), 'not echoed');
+  t.false(result.stderr.includes(PASSWORD), 'not in an error');
+  t.notRegex(result.stderr, /unknown command/);
+});
