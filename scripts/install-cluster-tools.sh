@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the parts the multi-instance tests run for real, without installing Debian packages and so
 # without starting any system daemon: HAProxy (load balancer), OpenSSH's sshd (a loopback SSH server
-# the tests start themselves) and sshfs (a FUSE network filesystem). Each .deb is downloaded into
-# .cache/debs and unpacked into .cache/<tool>, together with the shared libraries it needs that the
-# machine lacks (binaries run with LD_LIBRARY_PATH pointing there). Idempotent and quick: does nothing
-# when every binary is in place and finds its libraries; a .deb already in .cache/debs is not
-# downloaded again.
+# the tests start themselves), sshfs (a FUSE network filesystem) and libfaketime (an LD_PRELOAD library
+# that sets one instance's wall clock an hour ahead, for the clock skew test). Each .deb is downloaded
+# into .cache/debs and unpacked into .cache/<tool>, together with the shared libraries it needs that
+# the machine lacks (binaries run with LD_LIBRARY_PATH pointing there). Idempotent and quick: does
+# nothing when every binary (or library) is in place and finds its libraries; a .deb already in
+# .cache/debs is not downloaded again.
 #   .cache/haproxy/usr/sbin/haproxy
 #   .cache/sshfs/usr/bin/sshfs   .cache/sshfs/usr/sbin/sshd   .cache/sshfs/bin/fusermount3
+#   .cache/faketime/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 # Outside the project it changes only apt's package lists (when they do not know a package) and, as
 # root, adds the unprivileged system user `sshd` that OpenSSH's privilege separation needs (what the
 # openssh-server package's own install does).
@@ -60,13 +62,21 @@ libdirs() {
   echo "$PWD/$dest/usr/lib/x86_64-linux-gnu:$PWD/$dest/lib/x86_64-linux-gnu:$PWD/$dest/usr/lib:$PWD/$dest/lib"
 }
 
+# True when the file is there: executable for a program; a shared library (*.so*) need only exist.
+present() {
+  case $1 in
+    *.so | *.so.*) [ -f "$1" ] ;;
+    *) [ -x "$1" ] ;;
+  esac
+}
+
 # True when every binary exists and ldd finds all of its libraries.
 complete() {
   local dest=$1
   shift
   local bin
   for bin in "$@"; do
-    [ -x "$dest/$bin" ] || return 1
+    present "$dest/$bin" || return 1
     if LD_LIBRARY_PATH=$(libdirs "$dest") ldd "$dest/$bin" 2>/dev/null | grep -q 'not found'; then return 1; fi
   done
 }
@@ -102,7 +112,7 @@ unpack() {
   done
   local bin
   for bin in $bins; do
-    [ -x "$dest.tmp/$bin" ] || { echo "install-cluster-tools: $bin is not in the packages $*" >&2; return 1; }
+    present "$dest.tmp/$bin" || { echo "install-cluster-tools: $bin is not in the packages $*" >&2; return 1; }
     if LD_LIBRARY_PATH=$(libdirs "$dest.tmp") ldd "$dest.tmp/$bin" | grep 'not found' >&2; then
       echo "install-cluster-tools: $bin still misses the libraries above" >&2
       return 1
@@ -130,6 +140,9 @@ unpack .cache/sshfs "usr/bin/sshfs usr/sbin/sshd bin/fusermount3${ssh_bins[*]:+ 
   sshfs libfuse3-3 fuse3 openssh-server "${ssh_pkgs[@]}"
 version=$(LD_LIBRARY_PATH=$(libdirs .cache/sshfs) .cache/sshfs/usr/bin/sshfs --version 2>&1)
 echo "install-cluster-tools: ${version%%$'\n'*}"
+
+# libfaketime: preloaded into one test instance to set its wall clock ahead (LD_PRELOAD, no daemon).
+unpack .cache/faketime "usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1" libfaketime
 
 # sshd started as root insists on its privilege-separation user, created here as the package would.
 if ! getent passwd sshd >/dev/null; then

@@ -1,25 +1,30 @@
-// The outside programs the multi-instance tests run for real: HAProxy, OpenSSH's sshd and sshfs. Found
-// in an environment variable (HAPROXY_BIN, SSHD_BIN, SSHFS_BIN, FUSERMOUNT_BIN), then in .cache
+// The outside programs the multi-instance tests run for real: HAProxy, OpenSSH's sshd and sshfs, and the
+// libfaketime library preloaded into an instance to skew its clock. Found in an environment variable
+// (HAPROXY_BIN, SSHD_BIN, SSHFS_BIN, FUSERMOUNT_BIN, FAKETIME_LIB), then in .cache
 // (scripts/install-cluster-tools.sh unpacks them there, with the libraries the machine lacks), then on
-// PATH. Tests that need a missing program are skipped on a developer machine and fail when CI is set.
+// PATH (the library: at Debian's path). Tests that need a missing one are skipped on a developer machine
+// and fail when CI is set.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 
-export type ClusterTool = 'haproxy' | 'sshd' | 'sshfs' | 'fusermount3';
+export type ClusterTool = 'haproxy' | 'sshd' | 'sshfs' | 'fusermount3' | 'libfaketime';
 
 const CACHE = resolve(import.meta.dirname, '../../.cache');
+const FAKETIME_SO = 'usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 
-const WHERE: Record<ClusterTool, { env: string; cached: string }> = {
+/** `system`: a shared library's installed path, looked at instead of PATH (it only needs to be readable). */
+const WHERE: Record<ClusterTool, { env: string; cached: string; system?: string }> = {
   haproxy: { env: 'HAPROXY_BIN', cached: 'haproxy/usr/sbin/haproxy' },
   sshd: { env: 'SSHD_BIN', cached: 'sshfs/usr/sbin/sshd' },
   sshfs: { env: 'SSHFS_BIN', cached: 'sshfs/usr/bin/sshfs' },
   fusermount3: { env: 'FUSERMOUNT_BIN', cached: 'sshfs/bin/fusermount3' },
+  libfaketime: { env: 'FAKETIME_LIB', cached: `faketime/${FAKETIME_SO}`, system: `/${FAKETIME_SO}` },
 };
 
-function isExecutable(path: string): boolean {
+function isAccessible(path: string, mode = constants.X_OK): boolean {
   try {
-    accessSync(path, constants.X_OK);
+    accessSync(path, mode);
     return true;
   } catch {
     return false;
@@ -40,24 +45,30 @@ function libraryEnv(prefix: string): NodeJS.ProcessEnv {
   return { ...process.env, LD_LIBRARY_PATH: [...dirs, ...(current ? [current] : [])].join(delimiter) };
 }
 
-/** The program, or undefined when it is nowhere to be found. */
+/** The program (or library), or undefined when it is nowhere to be found. */
 export function findClusterTool(tool: ClusterTool): ToolCommand | undefined {
-  const { env, cached } = WHERE[tool];
+  const { env, cached, system } = WHERE[tool];
   const fromEnv = process.env[env];
   if (fromEnv) return { bin: fromEnv, env: process.env }; // explicit: used as given
   const inCache = join(CACHE, cached);
-  if (isExecutable(inCache))
+  if (system) {
+    const found = [inCache, system].find((path) => isAccessible(path, constants.R_OK));
+    return found ? { bin: found, env: process.env } : undefined;
+  }
+  if (isAccessible(inCache))
     return { bin: inCache, env: libraryEnv(join(CACHE, cached.split('/')[0] ?? '')) };
   const name = cached.split('/').at(-1) ?? tool;
   const path = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
   for (const dir of path) {
-    if (dir && isExecutable(join(dir, name))) return { bin: join(dir, name), env: process.env };
+    if (dir && isAccessible(join(dir, name))) return { bin: join(dir, name), env: process.env };
   }
   return undefined;
 }
 
 export function missingToolsMessage(tools: readonly ClusterTool[]): string {
-  const names = tools.map((tool) => `${tool} (${WHERE[tool].env}, .cache/${WHERE[tool].cached}, PATH)`);
+  const names = tools.map(
+    (tool) => `${tool} (${WHERE[tool].env}, .cache/${WHERE[tool].cached}, ${WHERE[tool].system ?? 'PATH'})`,
+  );
   return `not found: ${names.join(', ')}; run scripts/install-cluster-tools.sh`;
 }
 
