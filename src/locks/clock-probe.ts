@@ -35,6 +35,9 @@ export class ClockProbe {
   private failing = false;
   private readonly path: string;
   private readonly now: () => number;
+  private lastSkewMs = 0;
+  /** Settles once the first probe has run (whatever it found). */
+  firstProbe: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ClockProbeOptions) {
     this.path = join(options.dir, clockProbeName(options.host ?? hostname()));
@@ -42,7 +45,7 @@ export class ClockProbe {
   }
 
   start(): void {
-    void this.probe();
+    this.firstProbe = this.probe().then(() => undefined);
     this.timer = setInterval(() => void this.probe(), this.options.everyMs ?? PROBE_EVERY_MS);
     this.timer.unref();
   }
@@ -50,6 +53,14 @@ export class ClockProbe {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * The filesystem's clock as this host best knows it: its own clock minus the last skew measured (its
+   * own clock until a probe succeeds). Ages of files judged by it do not depend on this host's skew.
+   */
+  filesystemNow(): number {
+    return this.now() - this.lastSkewMs;
   }
 
   /** One probe: the estimate, or null when the lock folder could not be written or read. */
@@ -64,6 +75,7 @@ export class ClockProbe {
     }
     this.failing = false;
     this.probes++;
+    this.lastSkewMs = estimate.skewMs;
     this.options.onSkew?.(estimate.skewMs);
     this.report(estimate);
     return estimate;

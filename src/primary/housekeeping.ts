@@ -84,11 +84,16 @@ export class Housekeeping {
   }
 
   async sweep(): Promise<void> {
+    // Ages are mtimes the file server stamped, so they are judged by its clock, not this host's: a host
+    // an hour ahead would otherwise find an upload's fresh temp file an hour old (docs/LOCKS.md).
+    await this.clock.firstProbe;
+    const now = this.clock.filesystemNow();
     try {
       const { scanned, removed } = await sweepTempFiles({
         root: this.config.root,
         olderThanMs: this.config.lockStaleMs,
         isHeld: (id, name) => this.locks.mayUseTemp(id, name),
+        now,
       });
       if (removed.length > 0)
         this.log.info({ scanned, removed: removed.length }, 'removed orphaned upload temp files');
@@ -102,6 +107,7 @@ export class Housekeeping {
         dir: partialFolderOf(this.config.root),
         ttlMs: this.config.partialTtlMs,
         isHeld: (id) => this.locks.isHeld(id),
+        now,
       });
       if (removed.length > 0)
         this.log.info({ removed: removed.length }, 'removed expired partial uploads (--partial-ttl)');

@@ -6,13 +6,14 @@
 // file an hour old); a worker killed on the skewed side frees its name; and once the whole skewed
 // instance is killed, its lock, dated an hour in the future, is taken over after the stale period.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionContext } from 'ava';
 import { readHolder } from '../../src/locks/lock-manager.js';
 import { lockIdOf } from '../../src/locks/lock-names.js';
+import { tempPathFor } from '../../src/storage/temp-files.js';
 import { testWithClusterTools } from '../_helpers/cluster-tools.js';
 import { childPids } from '../_helpers/processes.js';
 import { q, RawClient, type RawReply, sha256 } from '../_helpers/raw-client.js';
@@ -163,6 +164,33 @@ fakeClockTest(
     const normalSkew = sampleSum(await scrape(normal), 'filehive_clock_skew_seconds');
     t.true(Math.abs(normalSkew) < 2, `the normal instance's gauge: ${normalSkew}`);
     t.notRegex(normal.output(), /WARN[^\n]*clock skew/, 'no skew warning on the normal instance');
+
+    // The skewed sweep judges a temp file's age by the file server's clock (its own minus the skew): an
+    // ownerless temp file written now survives its sweeps (every second) through the stale period, and
+    // goes after it. Judged by its own clock, it would find the file an hour old at the first sweep.
+    const strayTemp = join(root, tempPathFor('', lockIdOf('no-such-upload')));
+    await writeFile(strayTemp, 'left by nobody');
+    const written = Date.now();
+    await sleep(STALE_S * 1000 - 800);
+    t.true(
+      await stat(strayTemp).then(
+        () => true,
+        () => false,
+      ),
+      `a fresh temp file survived ${Date.now() - written} ms of sweeps every second`,
+    );
+    t.true(
+      await waitFor(
+        () =>
+          stat(strayTemp).then(
+            () => false,
+            () => true,
+          ),
+        10_000,
+      ),
+      'and is swept once older than the stale period',
+    );
+    t.regex(ahead.output(), /removed orphaned upload temp files/);
 
     // Long uploads on both sides outlive twice the stale period; each side sees the other's lock all
     // along and breaks neither: the normal side's janitor watches locks dated an hour in the future, the

@@ -115,6 +115,14 @@ test('a host 5 s ahead is measured as +5 s and warned about, naming what skew do
   t.is(records.filter((r) => r.level === 40).length, 1, 'not repeated at the next probe');
 });
 
+test("filesystemNow is this host's clock until a probe succeeds, then the file server's", async (t) => {
+  const { probe } = await probeWith(t, 60_000);
+  t.true(Math.abs(probe.filesystemNow() - (Date.now() + 60_000)) < 1_000, 'no estimate yet: its own clock');
+  const estimate = await probe.probe();
+  const slack = (estimate?.roundTripMs ?? 0) + 1_000;
+  t.true(Math.abs(probe.filesystemNow() - Date.now()) < slack, 'the measured skew taken off');
+});
+
 test('a host 3 s behind is measured as negative', async (t) => {
   const { probe, records } = await probeWith(t, -3_000);
   const estimate = await probe.probe();
