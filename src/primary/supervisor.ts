@@ -28,6 +28,12 @@ export class Supervisor extends EventEmitter {
   private nextRequest = 1;
   private readonly pendingTransfers = new Map<number, (transfers: TransferInfo[]) => void>();
   restarts = 0;
+  /**
+   * The announced port: --port, or with --port 0 the one the first worker got. Node's cluster closes a
+   * listening handle no worker uses, so after the last worker is gone a new listen on 0 would get
+   * another port (listenPort).
+   */
+  private port: number;
 
   constructor(
     private readonly config: ServerConfig,
@@ -35,6 +41,7 @@ export class Supervisor extends EventEmitter {
     private readonly instance: string,
   ) {
     super();
+    this.port = config.port;
     this.slots = Array.from({ length: config.workers }, () => ({
       worker: null,
       startedAt: 0,
@@ -56,12 +63,22 @@ export class Supervisor extends EventEmitter {
     for (let i = 0; i < this.slots.length; i++) this.fork(i);
   }
 
+  /**
+   * What a worker asks the cluster to listen on. With --port 0 and another worker still listening, 0
+   * joins that worker's handle (the announced port); with none left, the handle is gone and only the
+   * announced port itself gets it back.
+   */
+  private listenPort(index: number): number {
+    const shared = this.slots.some((slot, i) => i !== index && slot.ready && slot.worker?.isDead() === false);
+    return shared ? this.config.port : this.port;
+  }
+
   private fork(index: number): void {
     const slot = this.slots[index] as Slot;
     slot.timer = null;
     const worker = cluster.fork({
       [WORKER_SLOT_ENV]: String(index),
-      [WORKER_CONFIG_ENV]: JSON.stringify(this.config),
+      [WORKER_CONFIG_ENV]: JSON.stringify({ ...this.config, port: this.listenPort(index) }),
       [INSTANCE_ENV]: this.instance,
     });
     slot.worker = worker;
@@ -70,6 +87,7 @@ export class Supervisor extends EventEmitter {
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
       if (message.type === 'filehive:ready') {
+        if (this.port === 0) this.port = message.port;
         slot.ready = true;
         this.emit('ready', index, message.port);
       } else if (message.type === 'filehive:fatal') {

@@ -134,8 +134,7 @@ fakeClockTest(
     const args = ['--lock-stale', String(STALE_S)];
     const normal = await startServer({ root, workers: 1, args });
     stops.push(() => normal.stop());
-    // Two workers: one is killed below. (A replacement for an instance's only worker would listen on a
-    // new port: with --port 0, each listen picks one.)
+    // Two workers: one is killed below while the other serves.
     const ahead = await startServer({
       root,
       workers: 2,

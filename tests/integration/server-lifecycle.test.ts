@@ -98,6 +98,29 @@ test('a worker that dies is replaced and the primary logs why', async (t) => {
   t.is(await server.stop(), 0);
 });
 
+test('with --port 0, the replacement of the only worker serves the port the ready line announced', async (t) => {
+  const server = await startServer({ workers: 1 });
+  t.teardown(() => server.stop());
+  const [first] = await workerPids(server.proc.pid as number);
+  process.kill(first as number, 'SIGKILL');
+  t.true(
+    await waitFor(async () => {
+      const now = await workerPids(server.proc.pid as number);
+      return now.length === 1 && now[0] !== first;
+    }),
+  );
+  // The replacement listens a moment after it is forked: connect until it answers, for a while.
+  let greeting = '';
+  await waitFor(async () => {
+    const c = await RawClient.connect(server.port).catch(() => null);
+    greeting = c?.greeting ?? '';
+    c?.close();
+    return greeting.startsWith('HELLO');
+  }, 15_000);
+  t.regex(greeting, /^HELLO /, `port ${server.port} answers after the restart`);
+  t.is(await server.stop(), 0);
+});
+
 test('SIGTERM lets a running transfer finish within the grace period, then exits 0', async (t) => {
   const server = await startServer({ workers: 1, args: ['--shutdown-grace', '10'] });
   t.teardown(() => server.stop());
