@@ -50,3 +50,23 @@ test('readAt returns what there is at the end, and nothing past it', async (t) =
     t.deepEqual(await readAt(file, 0, 100), data);
   });
 });
+
+test('one read proves a file within one chunk, two (side by side) a bigger one', async (t) => {
+  for (const [length, reads] of [
+    [0, 1],
+    [50, 1],
+    [CHUNK, 1],
+    [3 * CHUNK, 2],
+  ] as const) {
+    await withFile(randomBytes(length), async (file) => {
+      let calls = 0;
+      const read = file.read.bind(file);
+      (file as { read: unknown }).read = (...args: Parameters<typeof read>) => {
+        calls++;
+        return read(...args);
+      };
+      t.truthy(await readFirstChunk(file, length, 0, CHUNK));
+      t.is(calls, reads, `${length} bytes`);
+    });
+  }
+});
