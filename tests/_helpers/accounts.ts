@@ -1,36 +1,16 @@
 // Accounts for integration tests: `filehive-server user ...` run as a real process, the password on stdin.
-import { spawn } from 'node:child_process';
+import { type NodeRun, runNode } from './run-node.js';
 import { SERVER_JS } from './server.js';
 
-export interface CommandRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { NodeRun as CommandRun } from './run-node.js';
 
 /** Runs `node dist/server.js ARGS` with `stdin` piped in (not a terminal). */
 export function runServerCommand(
   args: string[],
   stdin = '',
   env: Record<string, string> = {},
-): Promise<CommandRun> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [SERVER_JS, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+): Promise<NodeRun> {
+  return runNode(SERVER_JS, args, { stdin, env });
 }
 
 /** `filehive-server user add NAME ...` with the password on stdin; throws unless it succeeded. */

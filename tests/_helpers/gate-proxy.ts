@@ -1,7 +1,8 @@
 // A TCP proxy in front of the real server that forwards at most a byte budget in one direction and
 // then stops reading that side: a transfer through it halts at a known point, however fast or slow
 // the machine, so a test can kill the client there and know what each side has.
-import net from 'node:net';
+import type net from 'node:net';
+import { type TcpProxy as GateProxy, startTcpProxy } from './tcp-proxy.js';
 
 export interface GateBudget {
   /** Client-to-server bytes to forward (the request lines included), then nothing more. */
@@ -10,10 +11,7 @@ export interface GateBudget {
   readonly down?: number;
 }
 
-export interface GateProxy {
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type { TcpProxy as GateProxy } from './tcp-proxy.js';
 
 /** Forwards `from` to `to`, stopping (and pausing `from`) once `budget` bytes went through. */
 function forward(from: net.Socket, to: net.Socket, budget: number): void {
@@ -32,32 +30,11 @@ function forward(from: net.Socket, to: net.Socket, budget: number): void {
   });
 }
 
-export async function startGateProxy(
+export function startGateProxy(
   target: { host: string; port: number },
   budget: GateBudget,
 ): Promise<GateProxy> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ host: target.host, port: target.port });
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      // Either side going away ends both, as a pulled cable would.
-      socket.on('close', () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    forward(client, upstream, budget.up ?? Number.POSITIVE_INFINITY);
-    forward(upstream, client, budget.down ?? Number.POSITIVE_INFINITY);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return startTcpProxy(target, (from, to, direction) =>
+    forward(from, to, budget[direction] ?? Number.POSITIVE_INFINITY),
+  );
 }

@@ -1,5 +1,6 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { waitFor } from './wait.js';
 
 /** Every path below `dir` (files and folders), relative to it, sorted. */
 export async function listTree(dir: string): Promise<string[]> {
@@ -37,4 +38,23 @@ export async function leftovers(root: string): Promise<string[]> {
 /** The kept partials of resumable uploads (docs/PROTOCOL.md#resume): names in `.filehive/partial/`. */
 export async function partials(root: string): Promise<string[]> {
   return (await readdir(join(root, '.filehive', 'partial')).catch(() => [] as string[])).sort();
+}
+
+/**
+ * Plants an orphaned upload temp file, an hour old, that any sweep removes, and waits (up to 20 s)
+ * for it to go: once it is gone, a whole sweep of `root` has run.
+ */
+export async function sweepRan(root: string): Promise<boolean> {
+  const orphan = join(root, `.filehive-${'e'.repeat(40)}-${'f'.repeat(16)}.tmp`);
+  await writeFile(orphan, 'orphan');
+  const old = new Date(Date.now() - 3_600_000);
+  await utimes(orphan, old, old);
+  return waitFor(
+    () =>
+      stat(orphan).then(
+        () => false,
+        () => true,
+      ),
+    20_000,
+  );
 }

@@ -1,6 +1,3 @@
-// The built CLI moving many files against the real server: wildcards and -r both ways, --parallel,
-// --json, --retry, '-' batch lines, and the exit status of each kind of failure (docs/CLIENT.md).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -11,6 +8,7 @@ import { addUser } from '../_helpers/accounts.js';
 import { type CliRun, runCli } from '../_helpers/cli.js';
 import { startFakeServer } from '../_helpers/fake-server.js';
 import { holdForeignLock } from '../_helpers/locks.js';
+import { runNode } from '../_helpers/run-node.js';
 import { sampleSum, scrape } from '../_helpers/scrape.js';
 import { CLIENT_JS, startServer } from '../_helpers/server.js';
 import { useSharedServer } from '../_helpers/shared-server.js';
@@ -270,20 +268,7 @@ test("'-' lines go on after an error; without it the batch stops with the error'
 
 /** Runs the CLI and calls `onStderr` with everything it printed on stderr so far, as it comes. */
 function runCliWatching(args: string[], cwd: string, onStderr: (text: string) => void): Promise<CliRun> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLIENT_JS, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      onStderr(stderr);
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runNode(CLIENT_JS, args, { cwd, onStderr });
 }
 
 test('--retry: a BUSY upload goes through once the name is freed', async (t) => {

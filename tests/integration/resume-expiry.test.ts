@@ -1,12 +1,12 @@
 // Kept partials of resumable uploads expire after --partial-ttl: the primary's sweep removes them,
 // except while an upload holds the name's lock and may still append to its partial.
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { createChecksum } from '../../src/protocol/checksum.js';
 import { useSharedServer } from '../_helpers/shared-server.js';
-import { leftovers, partials } from '../_helpers/tree.js';
+import { leftovers, partials, sweepRan } from '../_helpers/tree.js';
 import { waitFor } from '../_helpers/wait.js';
 
 const shared = useSharedServer(test, {
@@ -19,22 +19,6 @@ const root = () => shared.current().root;
 async function locksReleased(): Promise<boolean> {
   const entries = await readdir(join(root(), '.filehive', 'locks')).catch(() => [] as string[]);
   return !entries.some((e) => e.endsWith('.lock'));
-}
-
-/** An orphaned upload temp file that any sweep removes: once it is gone, a whole sweep has run. */
-async function sweepRan(): Promise<boolean> {
-  const orphan = join(root(), `.filehive-${'e'.repeat(40)}-${'f'.repeat(16)}.tmp`);
-  await writeFile(orphan, 'orphan');
-  const old = new Date(Date.now() - 3_600_000);
-  await utimes(orphan, old, old);
-  return waitFor(
-    async () =>
-      stat(orphan).then(
-        () => false,
-        () => true,
-      ),
-    20_000,
-  );
 }
 
 test.serial('a kept partial is removed once --partial-ttl passed', async (t) => {
@@ -66,8 +50,8 @@ test.serial('a partial an upload is appending to outlives the ttl until the uplo
   const [name] = await partials(root());
   const old = new Date(Date.now() - 60_000);
   await utimes(join(root(), '.filehive', 'partial', name as string), old, old);
-  t.true(await sweepRan());
-  t.true(await sweepRan());
+  t.true(await sweepRan(root()));
+  t.true(await sweepRan(root()));
   t.deepEqual(await partials(root()), [name as string]);
   c.send(data.subarray(200_000));
   const hash = createChecksum('xxh3-64');

@@ -2,7 +2,7 @@
 // check of the part both sides have (RESUME_MISMATCH, nothing corrupt), the lock that keeps two
 // sessions off one partial, immediate resumable uploads, and what is (not) kept when cut off.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -11,7 +11,7 @@ import { createChecksum } from '../../src/protocol/checksum.js';
 import { rejectsWith, withClient } from '../_helpers/fake-client.js';
 import { q, sha256 } from '../_helpers/raw-client.js';
 import { useSharedServer } from '../_helpers/shared-server.js';
-import { leftovers, partials } from '../_helpers/tree.js';
+import { leftovers, partials, sweepRan } from '../_helpers/tree.js';
 import { waitFor } from '../_helpers/wait.js';
 
 // A short sweep interval: every test here also checks that sweeps leave unexpired partials alone.
@@ -58,22 +58,6 @@ async function connectIn(folder: string): Promise<FilehiveClient> {
   const client = await FilehiveClient.connect({ host: '127.0.0.1', port: shared.current().port });
   await client.chdir(folder);
   return client;
-}
-
-/** An orphaned upload temp file that any sweep removes: once it is gone, a whole sweep has run. */
-async function sweepRan(): Promise<boolean> {
-  const orphan = join(root(), `.filehive-${'e'.repeat(40)}-${'f'.repeat(16)}.tmp`);
-  await writeFile(orphan, 'orphan');
-  const old = new Date(Date.now() - 3_600_000);
-  await utimes(orphan, old, old);
-  return waitFor(
-    async () =>
-      stat(orphan).then(
-        () => false,
-        () => true,
-      ),
-    20_000,
-  );
 }
 
 test.afterEach.always(async () => {
@@ -163,7 +147,7 @@ test.serial('the library resumes an upload the server kept, and the whole file i
     const data = randomBytes(2 * 1024 * 1024 + 5);
     await writeFile(join(local, 'f.bin'), data);
     await cutResumableUpload('lib-up', 'f.bin', data, 1_500_000);
-    t.true(await sweepRan(), 'no sweep ran');
+    t.true(await sweepRan(root()), 'no sweep ran');
     t.is(await keptBytes(), 1_500_000, 'sweeps keep unexpired partials');
     const progress: number[] = [];
     const result = await client.upload(join(local, 'f.bin'), {
