@@ -164,3 +164,14 @@ export class RawClient {
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/** DOWNLOAD on a session of its own: the sha256 of the bytes, or the refusal's code (else its line). */
+export async function downloadDigest(port: number, name: string): Promise<string> {
+  const c = await RawClient.connect(port);
+  try {
+    const { data, reply } = await c.download(name);
+    return data ? sha256(data) : (reply.code ?? reply.line);
+  } finally {
+    c.close();
+  }
+}

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionContext } from 'ava';
-import { readHolder } from '../../src/locks/lock-manager.js';
 import { lockIdOf } from '../../src/locks/lock-names.js';
 import { tempPathFor } from '../../src/storage/temp-files.js';
 import { testWithClusterTools } from '../_helpers/cluster-tools.js';
+import { beginLongUpload, finishLongUpload } from '../_helpers/long-upload.js';
 import { childPids } from '../_helpers/processes.js';
-import { q, RawClient, type RawReply, sha256 } from '../_helpers/raw-client.js';
+import { downloadDigest, RawClient, type RawReply, sha256 } from '../_helpers/raw-client.js';
 import { sampleSum, scrape } from '../_helpers/scrape.js';
 import { type RunningServer, startServer } from '../_helpers/server.js';
 import { leftovers } from '../_helpers/tree.js';
@@ -51,14 +51,6 @@ function aheadEnv(lib: string): Record<string, string> {
   };
 }
 
-interface LongUpload {
-  readonly name: string;
-  readonly data: Buffer;
-  readonly c: RawClient;
-  /** The worker running it, from its lock's holder record. */
-  readonly worker: number;
-}
-
 /** Sessions still open when the test ends, closed before the servers stop (which would wait for them). */
 const sessions: RawClient[] = [];
 
@@ -66,37 +58,6 @@ async function connect(server: RunningServer): Promise<RawClient> {
   const c = await RawClient.connect(server.port);
   sessions.push(c);
   return c;
-}
-
-/** An upload that sends its first bytes and then waits. */
-async function beginLongUpload(root: string, server: RunningServer, name: string): Promise<LongUpload> {
-  const c = await connect(server);
-  const data = randomBytes(ANNOUNCED);
-  const go = await c.request(`UPLOAD ${q(name)} ${ANNOUNCED} checksum=sha256`);
-  if (go.status !== 'GO') throw new Error(`UPLOAD ${name}: ${go.line}`);
-  c.send(data.subarray(0, SENT));
-  const holder = await readHolder(join(root, '.filehive/locks', `${lockIdOf(name)}.holder`));
-  // (A pid of 0 or -1 would make process.kill signal a whole process group, or every process.)
-  if (!holder || holder.pid <= 1) throw new Error(`UPLOAD ${name}: no holder record`);
-  return { name, data, c, worker: holder.pid };
-}
-
-async function finishLongUpload(u: LongUpload): Promise<RawReply> {
-  u.c.send(u.data.subarray(SENT));
-  u.c.send(`CHECKSUM sha256:${sha256(u.data)}\n`);
-  const reply = await u.c.reply(30_000);
-  u.c.close();
-  return reply;
-}
-
-async function downloaded(server: RunningServer, name: string): Promise<string> {
-  const c = await RawClient.connect(server.port);
-  try {
-    const { data, reply } = await c.download(name);
-    return data ? sha256(data) : reply.line;
-  } finally {
-    c.close();
-  }
 }
 
 /** How far the mtime of the lock on `name` lies ahead of this host's clock, in seconds (null: no lock). */
@@ -200,8 +161,8 @@ fakeClockTest(
     // Previous versions: a DOWNLOAD of a name that does not exist yet answers NOT_FOUND, locked or not.
     t.is((await onAhead.upload('from-ahead.bin', randomBytes(100))).status, 'OK');
     t.is((await onNormal.upload('from-normal.bin', randomBytes(100))).status, 'OK');
-    const fromAhead = await beginLongUpload(root, ahead, 'from-ahead.bin');
-    const fromNormal = await beginLongUpload(root, normal, 'from-normal.bin');
+    const fromAhead = await beginLongUpload(await connect(ahead), root, 'from-ahead.bin', ANNOUNCED, SENT);
+    const fromNormal = await beginLongUpload(await connect(normal), root, 'from-normal.bin', ANNOUNCED, SENT);
     const started = Date.now();
     const first = await onNormal.request(`DOWNLOAD ${fromAhead.name}`);
     assertBusy(t, first, 'the normal instance sees the skewed lock');
@@ -227,16 +188,16 @@ fakeClockTest(
       t.is(reply.status, 'OK', `${u.name} completes after ${Date.now() - started} ms: ${reply.line}`);
     }
     t.is(
-      await downloaded(normal, fromAhead.name),
+      await downloadDigest(normal.port, fromAhead.name),
       sha256(fromAhead.data),
       'each side reads the other upload',
     );
-    t.is(await downloaded(ahead, fromNormal.name), sha256(fromNormal.data));
+    t.is(await downloadDigest(ahead.port, fromNormal.name), sha256(fromNormal.data));
     for (const server of [normal, ahead]) t.notRegex(server.output(), /took over|LOCK_LOST/);
 
     // A worker of the skewed instance killed mid-upload: its primary frees the lock at once, so the name
     // is the normal instance's well within a few stale periods.
-    const killed = await beginLongUpload(root, ahead, 'worker-killed.bin');
+    const killed = await beginLongUpload(await connect(ahead), root, 'worker-killed.bin', ANNOUNCED, SENT);
     process.kill(killed.worker, 'SIGKILL');
     const replacement = randomBytes(1000);
     t.true(
@@ -248,7 +209,7 @@ fakeClockTest(
       'the normal instance uploads the name the dead worker held',
     );
     killed.c.close();
-    t.is(await downloaded(ahead, killed.name), sha256(replacement), 'its other worker serves it');
+    t.is(await downloadDigest(ahead.port, killed.name), sha256(replacement), 'its other worker serves it');
     t.true(
       await waitFor(async () => {
         const workers = await childPids(ahead.proc.pid as number);
@@ -260,7 +221,7 @@ fakeClockTest(
     // The whole skewed instance killed mid-upload: no one refreshes its lock, dated an hour in the
     // future, any more. The normal instance's janitor sees it stop changing and takes it over after the
     // stale period, removing the dead upload's temp file.
-    const orphan = await beginLongUpload(root, ahead, 'instance-killed.bin');
+    const orphan = await beginLongUpload(await connect(ahead), root, 'instance-killed.bin', ANNOUNCED, SENT);
     // A lock's first mtime is the file server's (mkdir); it lies in the future from the holder's first
     // refresh (every stale/2) on. By then the upload has also recorded its temp file (after 50 ms).
     t.true(
@@ -291,7 +252,7 @@ fakeClockTest(
     t.true(sampleSum(metrics, 'filehive_lock_future_dated_total') >= 1, 'filehive_lock_future_dated_total');
     t.true(sampleSum(metrics, 'filehive_lock_stale_takeovers_total', { reason: 'stale' }) >= 1);
     t.true(await waitFor(async () => (await leftovers(root)).length === 0), 'no temp file or lock is left');
-    t.is(await downloaded(normal, orphan.name), sha256(replacement));
+    t.is(await downloadDigest(normal.port, orphan.name), sha256(replacement));
 
     onNormal.close();
     onAhead.close();

@@ -9,8 +9,6 @@ import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readHolder } from '../../src/locks/lock-manager.js';
-import { lockIdOf } from '../../src/locks/lock-names.js';
 import { findClusterTool, type ToolCommand, testWithClusterTools } from '../_helpers/cluster-tools.js';
 import {
   assertExactTree,
@@ -22,9 +20,10 @@ import {
   stressPlan,
   writeFinalVersions,
 } from '../_helpers/lock-stress.js';
+import { beginLongUpload, finishLongUpload, type LongUpload } from '../_helpers/long-upload.js';
 import { childPids } from '../_helpers/processes.js';
 import { createRandom } from '../_helpers/random.js';
-import { q, RawClient, sha256 } from '../_helpers/raw-client.js';
+import { downloadDigest, RawClient } from '../_helpers/raw-client.js';
 import { type RunningServer, startServer } from '../_helpers/server.js';
 import { fuseUnavailable, mountSshfs, probeSshfsMount, SSHFS_OPTIONS, startSshd } from '../_helpers/sshfs.js';
 import { listTree } from '../_helpers/tree.js';
@@ -48,35 +47,6 @@ const unavailable =
     ? await probeSshfsMount(sshdTool, sshfsTool, findClusterTool('fusermount3'))
     : fuseUnavailable();
 const sshfsTest = testWithClusterTools(['sshd', 'sshfs'], { unavailable });
-
-interface LongUpload {
-  readonly name: string;
-  readonly server: RunningServer;
-  readonly data: Buffer;
-  readonly c: RawClient;
-  readonly worker: number;
-}
-
-/** An upload that sends its first bytes and then waits; the worker it runs on is read from its lock. */
-async function beginLongUpload(root: string, server: RunningServer, name: string): Promise<LongUpload> {
-  const c = await RawClient.connect(server.port);
-  const data = randomBytes(ANNOUNCED);
-  const go = await c.request(`UPLOAD ${q(name)} ${ANNOUNCED} checksum=sha256`);
-  if (go.status !== 'GO') throw new Error(`UPLOAD ${name}: ${go.line}`);
-  c.send(data.subarray(0, SENT));
-  const holder = await readHolder(join(root, '.filehive/locks', `${lockIdOf(name)}.holder`));
-  return { name, server, data, c, worker: holder?.pid ?? -1 };
-}
-
-async function downloadReply(port: number, name: string): Promise<string> {
-  const c = await RawClient.connect(port);
-  try {
-    const { data, reply } = await c.download(name);
-    return data ? `DATA ${sha256(data)}` : (reply.code ?? reply.line);
-  } finally {
-    c.close();
-  }
-}
 
 sshfsTest(
   'an instance on the local root and one on an sshfs mount of it: lock stress, worker kills, long uploads across',
@@ -119,13 +89,19 @@ sshfsTest(
     t.deepEqual(await readdir(join(root, FOLDER)), [], 'the folder made through the mount is in the root');
 
     // One long upload on each side; each side must see the other's lock.
-    const longs = [
-      await beginLongUpload(root, local, 'long/on-local'),
-      await beginLongUpload(root, remote, 'long/on-remote'),
-    ];
+    const longOn = new Map<RunningServer, LongUpload>();
+    for (const [server, name] of [
+      [local, 'long/on-local'],
+      [remote, 'long/on-remote'],
+    ] as const) {
+      longOn.set(
+        server,
+        await beginLongUpload(await RawClient.connect(server.port), root, name, ANNOUNCED, SENT),
+      );
+    }
     const longStarted = Date.now();
-    t.is(await downloadReply(remote.port, 'long/on-local'), 'BUSY', 'the remote side sees the local lock');
-    t.is(await downloadReply(local.port, 'long/on-remote'), 'BUSY', 'the local side sees the remote lock');
+    t.is(await downloadDigest(remote.port, 'long/on-local'), 'BUSY', 'the remote side sees the local lock');
+    t.is(await downloadDigest(local.port, 'long/on-remote'), 'BUSY', 'the local side sees the remote lock');
 
     // Chaos: a worker of each instance is killed in the middle (never the one running its long upload).
     const victims: number[] = [];
@@ -136,7 +112,7 @@ sshfsTest(
     const chaos = (async () => {
       for (const [i, server] of [remote, local].entries()) {
         await waitFor(() => tally.ops >= ((i + 1) * total) / 3, 60_000, 20);
-        const long = longs.find((u) => u.server === server);
+        const long = longOn.get(server);
         const victim = (await childPids(server.proc.pid as number)).find((pid) => pid !== long?.worker);
         if (victim === undefined) throw new Error('no worker to kill');
         process.kill(victim, 'SIGKILL');
@@ -174,13 +150,10 @@ sshfsTest(
     // The long uploads outlive the stale period (and the janitor passes after it) on both sides, and
     // finish untouched.
     await sleep(Math.max(0, longStarted + 1.5 * STALE_S * 1000 - Date.now()));
-    for (const u of longs) {
+    for (const u of longOn.values()) {
       t.false(u.c.isClosed, `${u.name}: its session is alive`);
-      u.c.send(u.data.subarray(SENT));
-      u.c.send(`CHECKSUM sha256:${sha256(u.data)}\n`);
-      const reply = await u.c.reply(30_000);
+      const reply = await finishLongUpload(u);
       t.is(reply.status, 'OK', `${u.name} completes after ${Date.now() - longStarted} ms: ${reply.line}`);
-      u.c.close();
     }
 
     await assertStressTree(t, {
@@ -194,7 +167,7 @@ sshfsTest(
     // One last version of each name, written through the mount: the tree is exactly that, seen from
     // both sides.
     const final = await writeFinalVersions(() => RawClient.connect(remote.port), PLAN);
-    for (const u of longs) final.set(u.name, u.data);
+    for (const u of longOn.values()) final.set(u.name, u.data);
     await assertExactTree(t, root, final);
     for (const server of servers) {
       const c = await RawClient.connect(server.port);
