@@ -6,7 +6,7 @@ import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
 import { encodeReply, type ResumePoint } from '../../protocol/messages.js';
 import { readAt, readFirstChunk } from '../../storage/sized-read.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
-import { ConnectionLost } from '../connection-lost.js';
+import { ConnectionLost, failureOutcome } from '../connection-lost.js';
 import { waitForDrain } from '../drain.js';
 import { checkResumePoint } from '../resume-point.js';
 import type { Session } from '../session.js';
@@ -134,7 +134,7 @@ export async function download(
     );
     transfer.end('OK');
   } catch (err) {
-    transfer?.end(err instanceof ConnectionLost ? 'DISCONNECTED' : fromErrno(err).code);
+    transfer?.end(failureOutcome(err));
     throw err;
   } finally {
     // Not awaited: the next request need not wait for the descriptor to be closed.

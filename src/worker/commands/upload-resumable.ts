@@ -13,7 +13,7 @@ import type { NameTarget } from '../../storage/jail.js';
 import { partialFolderOf, partialNameFor } from '../../storage/partial-store.js';
 import { createTempFile, fsyncDir, removeQuietly, tempPathFor } from '../../storage/temp-files.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
-import { ConnectionLost } from '../connection-lost.js';
+import { failureOutcome } from '../connection-lost.js';
 import { checkResumePoint } from '../resume-point.js';
 import type { Session } from '../session.js';
 import { checkFreeSpace, freeBytes } from '../upload-limits.js';
@@ -190,7 +190,7 @@ export async function uploadResumable(session: Session, request: ResumableReques
     if (config.fsync) await fsyncDir(target.dir);
     outcome = 'OK';
   } catch (err) {
-    outcome = err instanceof ConnectionLost ? 'DISCONNECTED' : fromErrno(err).code;
+    outcome = failureOutcome(err);
     throw err;
   } finally {
     transfer.end(outcome);

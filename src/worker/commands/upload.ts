@@ -9,7 +9,7 @@ import { createChecksum, formatChecksum } from '../../protocol/checksum.js';
 import { encodeReply, MAX_LINE_BYTES, parseRequest, type ResumePoint } from '../../protocol/messages.js';
 import { createTempFile, fsyncDir, removeQuietly, tempPathFor } from '../../storage/temp-files.js';
 import { resolveVirtualPath } from '../../storage/virtual-path.js';
-import { ConnectionLost } from '../connection-lost.js';
+import { ConnectionLost, failureOutcome } from '../connection-lost.js';
 import type { Session } from '../session.js';
 import { checkFileSize, diskFullError, FreeSpace } from '../upload-limits.js';
 
@@ -244,7 +244,7 @@ export async function upload(session: Session, request: UploadRequest): Promise<
     if (config.fsync) await fsyncDir(target.dir);
     outcome = 'OK';
   } catch (err) {
-    outcome = err instanceof ConnectionLost ? 'DISCONNECTED' : fromErrno(err).code;
+    outcome = failureOutcome(err);
     throw err;
   } finally {
     transfer.end(outcome);
